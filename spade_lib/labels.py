@@ -1,0 +1,101 @@
+"""Label maps: integer ids, their one-hot form, instance edges, and the checks that explain bad input.
+
+A semantic label map holds one class id per pixel. SPADE's official code feeds the network a *one-hot* map
+(one channel per class, plus an optional instance-edge channel). ``LabelMap`` keeps the compact integer form,
+which is 151 times smaller for ADE20K and lets ``spade_lib.norms.SPADE`` take its fast path; ``one_hot()``
+gives the official dense form. Lesson 00 shows all of these.
+"""
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+
+def check_labels(labels: torch.Tensor, num_classes: int, name: str = "label map") -> None:
+    """Raise a ValueError that names the problem and its fix, before any kernel fails with an index error."""
+    if not isinstance(labels, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of class ids, got {type(labels).__name__}")
+    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+        raise ValueError(
+            f"{name} has dtype {labels.dtype}, but class ids must be integers (torch.long). If this is a one-hot or "
+            f"RGB image, convert it to ids first (e.g. onehot.argmax(1)); if the ids are floats, use .long().")
+    if labels.dim() != 3:
+        raise ValueError(
+            f"{name} must have shape (N, H, W) (batch, height, width), got {tuple(labels.shape)}. "
+            f"Use labels[None] for a single map, or labels[:, 0] if it has a channel dimension of 1.")
+    bad = labels[(labels < 0) | (labels >= num_classes)]
+    if bad.numel():
+        ids = torch.unique(bad).tolist()
+        shown = ", ".join(map(str, ids[:10])) + (", ..." if len(ids) > 10 else "")
+        hint = " (255 is usually a 'don't care' label: map it to its own class id)" if 255 in ids else ""
+        raise ValueError(
+            f"{name} holds class ids {shown} outside the valid range [0, {num_classes}){hint}. "
+            f"Remap them, or build the model with more classes.")
+
+
+def one_hot(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """(N, H, W) integer ids -> (N, num_classes, H, W) float one-hot map, as the official code builds it."""
+    check_labels(labels, num_classes)
+    return F.one_hot(labels, num_classes).permute(0, 3, 1, 2).float()
+
+
+def instance_edges(instances: torch.Tensor) -> torch.Tensor:
+    """(N, H, W) instance ids -> (N, H, W) float edge map: 1 where any 4-neighbour has another instance id.
+
+    Both pixels on either side of an instance boundary are marked, as in the official ``get_edges``."""
+    if instances.dim() != 3:
+        raise ValueError(f"instance map must have shape (N, H, W), got {tuple(instances.shape)}")
+    edge = torch.zeros(instances.shape, dtype=torch.bool, device=instances.device)
+    horizontal = instances[:, :, 1:] != instances[:, :, :-1]
+    vertical = instances[:, 1:, :] != instances[:, :-1, :]
+    edge[:, :, 1:] |= horizontal
+    edge[:, :, :-1] |= horizontal
+    edge[:, 1:, :] |= vertical
+    edge[:, :-1, :] |= vertical
+    return edge.float()
+
+
+def resize_labels(labels: torch.Tensor, size) -> torch.Tensor:
+    """Nearest-neighbour resize of (N, H, W) ids (or edges) to ``size`` = (h, w); exact, same pixels as F.interpolate."""
+    if tuple(labels.shape[-2:]) == tuple(size):
+        return labels
+    return F.interpolate(labels[:, None].float(), size=tuple(size), mode="nearest")[:, 0].to(labels.dtype)
+
+
+@dataclass
+class LabelMap:
+    """The compact form of SPADE's segmap: class ids plus optional instance edges.
+
+    ``LabelMap(labels, num_classes, edges).one_hot()`` equals the official input
+    ``cat(one_hot(labels), edges)`` with ``channels = num_classes + (edges is not None)`` channels."""
+
+    labels: torch.Tensor  # (N, H, W) long, ids in [0, num_classes)
+    num_classes: int
+    edges: Optional[torch.Tensor] = None  # (N, H, W) float in {0, 1}, or None
+
+    def __post_init__(self):
+        check_labels(self.labels, self.num_classes)
+        if self.edges is not None and self.edges.shape != self.labels.shape:
+            raise ValueError(f"edges have shape {tuple(self.edges.shape)} but labels {tuple(self.labels.shape)}; "
+                             f"they must match (make edges with spade_lib.labels.instance_edges(instances))")
+
+    @property
+    def channels(self) -> int:
+        return self.num_classes + (self.edges is not None)
+
+    @property
+    def size(self):
+        return tuple(self.labels.shape[-2:])
+
+    def resize(self, size) -> "LabelMap":
+        edges = None if self.edges is None else resize_labels(self.edges, size)
+        return LabelMap(resize_labels(self.labels, size), self.num_classes, edges)
+
+    def one_hot(self) -> torch.Tensor:
+        dense = one_hot(self.labels, self.num_classes)
+        return dense if self.edges is None else torch.cat([dense, self.edges[:, None].to(dense.dtype)], 1)
+
+    def to(self, device) -> "LabelMap":
+        edges = None if self.edges is None else self.edges.to(device)
+        return LabelMap(self.labels.to(device), self.num_classes, edges)

@@ -1,0 +1,52 @@
+"""The three ways to run the course, decided in one place.
+
+- ``quick``: set ``SPADE_QUICK=1`` (CI and the test command do). Small sizes, few steps, same ideas.
+- ``full``: chosen automatically when a CUDA GPU is present (Colab), unless quick is set.
+- ``default``: everything else, i.e. a CPU laptop or Binder.
+"""
+import os
+import random
+
+import numpy as np
+import torch
+
+MODES = ("quick", "default", "full")
+
+
+def mode() -> str:
+    """The current mode: 'quick' if SPADE_QUICK is set to a true value, 'full' on CUDA, else 'default'."""
+    if os.environ.get("SPADE_QUICK", "").strip().lower() not in ("", "0", "false", "no"):
+        return "quick"
+    return "full" if torch.cuda.is_available() else "default"
+
+
+def device() -> torch.device:
+    """The device lessons run on: CUDA in full mode, CPU otherwise (quick mode stays on CPU)."""
+    return torch.device("cuda" if mode() == "full" else "cpu")
+
+
+def by_mode(quick, default, full=None):
+    """Pick a setting by mode, e.g. ``steps = by_mode(quick=5, default=300, full=3000)``.
+
+    ``full`` defaults to ``default`` when a setting does not need to grow on a GPU."""
+    return {"quick": quick, "default": default, "full": default if full is None else full}[mode()]
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA) so a lesson gives the same numbers every run."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def setup(seed: int = 0):
+    """What every lesson's setup cell calls: seed, pick the device, print one line saying where we run.
+
+    Returns ``(mode, device)``."""
+    from . import __version__
+
+    seed_everything(seed)
+    where = device()
+    name = torch.cuda.get_device_name(where) if where.type == "cuda" else "CPU"
+    print(f"spade_lib {__version__} · mode: {mode()} · device: {where} ({name}) · torch {torch.__version__}")
+    return mode(), where
