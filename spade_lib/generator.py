@@ -1,0 +1,245 @@
+"""The SPADE generator (lesson 04): residual blocks of SPADE layers, upsampled from a tiny grid to the image.
+
+Park et al., "Semantic Image Synthesis with Spatially-Adaptive Normalization", CVPR 2019, Sec. 3.2 and Appendix A
+(https://arxiv.org/abs/1903.07291); official code: NVlabs/SPADE, ``models/networks/generator.py`` and
+``architecture.py``. Module names follow the official code, so official checkpoints load with
+``spade_lib.official.load_official``. This module also holds what the three networks share: the label-map input
+(``label_channels``, ``make_segmap``, ``check_segmap``) and the official init (``init_weights``).
+"""
+from typing import Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils import parametrizations, parametrize
+
+from .labels import LabelMap, check_labels, instance_edges, one_hot, resize_labels
+from .norms import SPADE
+
+Segmap = Union[torch.Tensor, LabelMap]  # float one-hot (N, C, H, W), long ids (N, H, W), or a LabelMap
+
+# ----------------------------------------------------------------------------------------------------------------
+# The label map fed to every network
+
+
+def label_channels(num_classes: int, contain_dontcare: bool = False, use_instance: bool = False) -> int:
+    """Channels of the segmap: one per class, + 1 for the "don't care" class, + 1 for the instance-edge map."""
+    return num_classes + int(contain_dontcare) + int(use_instance)
+
+
+def make_segmap(label: torch.Tensor, num_classes: int, instance: Optional[torch.Tensor] = None,
+                contain_dontcare: bool = False) -> LabelMap:
+    """(N, H, W) class ids (+ (N, H, W) instance ids) -> the networks' segmap, as the official data pipeline does.
+
+    The "don't care" label 255 becomes its own class, id ``num_classes``; instance ids become the edge channel."""
+    if contain_dontcare:
+        label = torch.where(label == 255, torch.full_like(label, num_classes), label)
+    edges = None if instance is None else instance_edges(instance)
+    return LabelMap(label, num_classes + int(contain_dontcare), edges)
+
+
+def dense_segmap(segmap: Segmap, label_channels: int, size: Tuple[int, int]) -> torch.Tensor:
+    """Any segmap form -> the official dense (N, label_channels, h, w) float map, resized (nearest) to ``size``."""
+    if isinstance(segmap, LabelMap):
+        return segmap.resize(size).one_hot()
+    if segmap.is_floating_point():
+        return F.interpolate(segmap, size=size, mode="nearest")
+    return one_hot(resize_labels(segmap, size), label_channels)
+
+
+def check_segmap(segmap: Segmap, label_channels: int, device: torch.device,
+                 size: Optional[Tuple[int, int]] = None) -> Tuple[int, int, int]:
+    """Check a segmap against a model before any kernel runs; return its (N, H, W).
+
+    Raises errors that say what to do: wrong type, shape, device, channel count, size, or class id."""
+    if isinstance(segmap, LabelMap):
+        tensor, channels = segmap.labels, segmap.channels
+    elif isinstance(segmap, torch.Tensor) and segmap.is_floating_point():
+        if segmap.dim() != 4:
+            raise ValueError(f"a float segmap must be a one-hot map of shape (N, C, H, W), got {tuple(segmap.shape)}; "
+                             f"for class ids use a long (N, H, W) tensor or a spade_lib.labels.LabelMap")
+        tensor, channels = segmap, segmap.shape[1]
+    elif isinstance(segmap, torch.Tensor):
+        tensor, channels = segmap, label_channels  # class ids: checked below, once on the right device
+    else:
+        raise TypeError(f"segmap must be a tensor or a spade_lib.labels.LabelMap, got {type(segmap).__name__}")
+    if tensor.device != device:
+        raise ValueError(f"the label map is on {tensor.device} but the model is on {device}: "
+                         f"move the batch with .to({str(device)!r}) (a LabelMap has .to too)")
+    if channels != label_channels:
+        raise ValueError(
+            f"the label map has {channels} channels but the model expects {label_channels} "
+            f"(classes, + 1 for 'don't care', + 1 for instance edges). Build the model with "
+            f"label_channels={channels}, or build the map with spade_lib.generator.make_segmap")
+    if not isinstance(segmap, LabelMap) and not segmap.is_floating_point():
+        check_labels(segmap, label_channels)
+    n, h, w = tensor.shape[0], tensor.shape[-2], tensor.shape[-1]
+    if size is not None and (h, w) != tuple(size):
+        raise ValueError(f"the label map is {h}x{w} (HxW) but the model works at {size[0]}x{size[1]}: resize it "
+                         f"(spade_lib.labels.resize_labels, nearest) or build the model for {h}x{w}")
+    return n, h, w
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The official initialization
+
+
+def init_weights(module: nn.Module, gain: float = 0.02) -> None:
+    """The official init (lesson 04): xavier_normal with gain 0.02 on every conv and linear weight, biases 0.
+
+    Small weights make SPADE's gamma and beta start near 0, so each SPADE starts as a plain normalization."""
+    for m in module.modules():
+        if not isinstance(m, (nn.Conv2d, nn.Linear)):
+            continue
+        if parametrize.is_parametrized(m, "weight"):
+            # spectral norm: init the raw weight W, then register the norm again so that its power iteration
+            # (which estimates sigma(W) once, at registration) starts from this W rather than the old one
+            nn.init.xavier_normal_(m.parametrizations.weight.original, gain)
+            parametrize.remove_parametrizations(m, "weight", leave_parametrized=False)
+            add_spectral_norm(m)
+        else:
+            nn.init.xavier_normal_(m.weight, gain)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+
+def add_spectral_norm(module: nn.Module) -> nn.Module:
+    r"""Spectral normalization (Miyato et al. 2018), as in the official code (lesson 05).
+
+    .. math:: W_{SN} = W / \sigma(W),\quad \sigma(W) \approx u^\top W v
+
+    with ``u, v`` refined by one power iteration per training step. Stored as ``parametrizations.weight.original``
+    (the official ``weight_orig``) and buffers ``_u``, ``_v`` (``weight_u``, ``weight_v``)."""
+    return parametrizations.spectral_norm(module, n_power_iterations=1)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The generator
+
+
+class SPADEResBlock(nn.Module):
+    r"""SPADE residual block (paper Fig. 4 right; official ``SPADEResnetBlock``).
+
+    .. math:: \text{out} = s(x) + \text{conv}_1(\text{lrelu}(\text{SPADE}_1(
+              \text{conv}_0(\text{lrelu}(\text{SPADE}_0(x, m))), m)))
+
+    with the shortcut :math:`s(x) = \text{conv}_s(\text{SPADE}_s(x, m))` (1x1, no bias) when ``fin != fout``,
+    else :math:`s(x) = x`. Spectral norm on conv_0, conv_1, conv_s only; the SPADE convs have none."""
+
+    def __init__(self, fin: int, fout: int, label_channels: int, hidden: int = 128, kernel_size: int = 3,
+                 norm: str = "batch", spectral_norm: bool = True):
+        super().__init__()
+        self.learned_shortcut = fin != fout
+        fmiddle = min(fin, fout)
+        self.conv_0 = nn.Conv2d(fin, fmiddle, 3, padding=1)
+        self.conv_1 = nn.Conv2d(fmiddle, fout, 3, padding=1)
+        self.norm_0 = SPADE(fin, label_channels, hidden, kernel_size, norm)
+        self.norm_1 = SPADE(fmiddle, label_channels, hidden, kernel_size, norm)
+        if self.learned_shortcut:
+            self.conv_s = nn.Conv2d(fin, fout, 1, bias=False)
+            self.norm_s = SPADE(fin, label_channels, hidden, kernel_size, norm)
+        if spectral_norm:
+            self.conv_0, self.conv_1 = add_spectral_norm(self.conv_0), add_spectral_norm(self.conv_1)
+            if self.learned_shortcut:
+                self.conv_s = add_spectral_norm(self.conv_s)
+
+    def forward(self, x: torch.Tensor, segmap: Segmap) -> torch.Tensor:
+        # x: (N, fin, h, w); segmap at full resolution (each SPADE resizes it to h x w)
+        x_s = self.conv_s(self.norm_s(x, segmap)) if self.learned_shortcut else x  # (N, fout, h, w)
+        dx = self.conv_0(F.leaky_relu(self.norm_0(x, segmap), 0.2))  # (N, fmiddle, h, w)
+        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, segmap), 0.2))  # (N, fout, h, w)
+        return x_s + dx
+
+
+NUM_UPSAMPLINGS = {"normal": 5, "more": 6, "most": 7}  # x2 upsamplings between the start grid and the image
+
+
+class SPADEGenerator(nn.Module):
+    """The SPADE generator (paper Appendix A, Fig. 12; official ``SPADEGenerator``), lesson 04.
+
+    From a tiny (sh, sw) grid, seven SPADE residual blocks and five (normal), six (more) or seven (most) nearest x2
+    upsamplings grow the image; every SPADE sees the label map. The grid comes from the label map downsampled
+    (``fc`` = 3x3 conv), or, with ``use_vae``, from a style vector z (``fc`` = Linear).
+
+    Args:
+        label_channels: channels of the segmap (see ``label_channels()``).
+        width: output width; height = sh * 2**num_up with sw = width // 2**num_up, sh = round(sw / aspect_ratio).
+        aspect_ratio: width / height (Cityscapes: 2.0).
+        upsampling: "normal" (5 upsamplings), "more" (6) or "most" (7, adds block ``up_4``).
+        ngf: base width nf; the blocks have 16nf down to nf channels.
+        use_vae, z_dim: start from a z vector (style) instead of the downsampled label map.
+        spade_hidden, spade_kernel_size, norm: SPADE's hidden width, conv kernel, and parameter-free norm
+            ("batch" or "instance").
+        spectral_norm: spectral norm on the residual blocks' convs (official: yes).
+    """
+
+    def __init__(self, label_channels: int, width: int = 256, aspect_ratio: float = 1.0, upsampling: str = "normal",
+                 ngf: int = 64, use_vae: bool = False, z_dim: int = 256, spade_hidden: int = 128,
+                 spade_kernel_size: int = 3, norm: str = "batch", spectral_norm: bool = True):
+        super().__init__()
+        if upsampling not in NUM_UPSAMPLINGS:
+            raise ValueError(f"upsampling must be one of {list(NUM_UPSAMPLINGS)}, got {upsampling!r}")
+        num_up = NUM_UPSAMPLINGS[upsampling]
+        if width % 2 ** num_up:
+            raise ValueError(f"width {width} must be a multiple of 2**{num_up} = {2 ** num_up} for upsampling "
+                             f"{upsampling!r}: use a width such as {max(1, round(width / 2 ** num_up)) * 2 ** num_up}"
+                             f", or fewer upsamplings")
+        self.sw = width // 2 ** num_up  # start grid, e.g. 8x8 for 256x256 "normal"
+        self.sh = round(self.sw / aspect_ratio)
+        if self.sh < 1:
+            raise ValueError(f"aspect_ratio {aspect_ratio} leaves no rows at width {width}: use a larger width")
+        self.width, self.height = width, self.sh * 2 ** num_up
+        self.label_channels, self.upsampling, self.use_vae, self.z_dim = label_channels, upsampling, use_vae, z_dim
+        nf = ngf
+
+        if use_vae:
+            self.fc = nn.Linear(z_dim, 16 * nf * self.sh * self.sw)
+        else:
+            self.fc = nn.Conv2d(label_channels, 16 * nf, 3, padding=1)
+        block = dict(label_channels=label_channels, hidden=spade_hidden, kernel_size=spade_kernel_size, norm=norm,
+                     spectral_norm=spectral_norm)
+        self.head_0 = SPADEResBlock(16 * nf, 16 * nf, **block)
+        self.G_middle_0 = SPADEResBlock(16 * nf, 16 * nf, **block)
+        self.G_middle_1 = SPADEResBlock(16 * nf, 16 * nf, **block)
+        self.up_0 = SPADEResBlock(16 * nf, 8 * nf, **block)
+        self.up_1 = SPADEResBlock(8 * nf, 4 * nf, **block)
+        self.up_2 = SPADEResBlock(4 * nf, 2 * nf, **block)
+        self.up_3 = SPADEResBlock(2 * nf, 1 * nf, **block)
+        if upsampling == "most":
+            self.up_4 = SPADEResBlock(1 * nf, nf // 2, **block)
+        self.conv_img = nn.Conv2d(nf // 2 if upsampling == "most" else nf, 3, 3, padding=1)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        init_weights(self)
+
+    def forward(self, segmap: Segmap, z: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """segmap: (N, label_channels, H, W) one-hot, (N, H, W) ids or a LabelMap, at the output size (H, W);
+        z: (N, z_dim) style, with ``use_vae`` only (drawn from N(0, I) when not given). Returns (N, 3, H, W) in
+        [-1, 1]. Shape comments: 256x256 "normal", nf = ngf, start grid (sh, sw) = (8, 8)."""
+        device = self.conv_img.weight.device
+        n, _, _ = check_segmap(segmap, self.label_channels, device, size=(self.height, self.width))
+        if self.use_vae:
+            if z is None:
+                z = torch.randn(n, self.z_dim, device=device, dtype=self.fc.weight.dtype)
+            if z.shape != (n, self.z_dim) or z.device != device:
+                raise ValueError(f"z must be a ({n}, {self.z_dim}) tensor on {device}, got {tuple(z.shape)} on "
+                                 f"{z.device}")
+            x = self.fc(z).view(n, -1, self.sh, self.sw)  # (N, 16nf, 8, 8)
+        elif z is not None:
+            raise ValueError("z is only used by a generator built with use_vae=True")
+        else:
+            m = dense_segmap(segmap, self.label_channels, (self.sh, self.sw))  # (N, label_channels, 8, 8)
+            x = self.fc(m.to(self.fc.weight.dtype))  # (N, 16nf, 8, 8)
+
+        x = self.head_0(x, segmap)  # (N, 16nf, 8, 8)
+        x = self.G_middle_0(self.up(x), segmap)  # (N, 16nf, 16, 16)
+        if self.upsampling in ("more", "most"):
+            x = self.up(x)
+        x = self.G_middle_1(x, segmap)  # (N, 16nf, 16, 16)
+        x = self.up_0(self.up(x), segmap)  # (N, 8nf, 32, 32)
+        x = self.up_1(self.up(x), segmap)  # (N, 4nf, 64, 64)
+        x = self.up_2(self.up(x), segmap)  # (N, 2nf, 128, 128)
+        x = self.up_3(self.up(x), segmap)  # (N, nf, 256, 256)
+        if self.upsampling == "most":
+            x = self.up_4(self.up(x), segmap)  # (N, nf/2, H, W)
+        x = self.conv_img(F.leaky_relu(x, 0.2))  # (N, 3, 256, 256)
+        return torch.tanh(x)
