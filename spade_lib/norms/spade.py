@@ -1,0 +1,256 @@
+r"""SPADE, spatially-adaptive normalization (Park et al. 2019), and its cheap cousin CLADE (lesson 03).
+
+Conditional batch norm (lesson 02) gives each *image* a :math:`\gamma` and :math:`\beta`. SPADE gives each
+*pixel* its own, computed from the label map by a small convolutional network, so that the label map steers
+the features region by region. CLADE (Tan et al. 2021) keeps one :math:`\gamma, \beta` per *class*: a lookup
+instead of two convolutions. ``spade_fast`` shows that inside large regions SPADE *is* CLADE, and uses that to
+compute SPADE exactly but several times faster.
+
+Both layers accept the label map in three forms: a float one-hot map (N, label_channels, H, W) (plus extra
+channels, as the official code builds it), a long (N, H, W) map of class ids, or a ``LabelMap`` (ids plus
+instance edges, the edges being the last channel). The map is resized (nearest) to x's size.
+"""
+from dataclasses import dataclass
+from typing import Optional, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..labels import LabelMap
+from .spade_fast import class_gamma_beta, class_hidden, find_regions, lookup, lookup_modulation
+
+Segmap = Union[torch.Tensor, LabelMap]
+PATHS = ("auto", "fast", "dense")
+
+
+def param_free_norm(norm: str, channels: int) -> nn.Module:
+    """The normalization without affine parameters that SPADE and CLADE start with: "batch" or "instance"."""
+    if norm == "batch":
+        return nn.BatchNorm2d(channels, affine=False)
+    if norm == "instance":
+        return nn.InstanceNorm2d(channels, affine=False)
+    raise ValueError(f"norm must be 'batch' or 'instance', got {norm!r}")
+
+
+def check_inputs(layer: str, x: torch.Tensor, channels: int, segmap: Segmap) -> None:
+    """Explain, with a ValueError, every way x and segmap can fail to fit a SPADE or CLADE layer."""
+    if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != channels:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"{layer} expects x of shape (N, {channels}, H, W), got {shape}")
+    if not isinstance(segmap, (torch.Tensor, LabelMap)):
+        raise ValueError(f"segmap must be a tensor (one-hot map or class ids) or a LabelMap, "
+                         f"got {type(segmap).__name__}")
+    batch = (segmap.labels if isinstance(segmap, LabelMap) else segmap).shape[0]
+    if batch != x.shape[0]:
+        raise ValueError(f"x holds {x.shape[0]} images but segmap holds {batch}: give one label map per image")
+
+
+def is_one_hot(segmap: Segmap) -> bool:
+    return isinstance(segmap, torch.Tensor) and segmap.is_floating_point()
+
+
+def resized_one_hot(segmap: torch.Tensor, label_channels: int, size) -> torch.Tensor:
+    """Check a float (N, label_channels, H, W) one-hot map and resize it (nearest) to ``size``."""
+    if segmap.dim() != 4:
+        raise ValueError(f"a float segmap must be a one-hot map of shape (N, {label_channels}, H, W), got "
+                         f"{tuple(segmap.shape)}; if it holds class ids, pass segmap.long() instead")
+    if segmap.shape[1] != label_channels:
+        raise ValueError(f"the one-hot segmap has {segmap.shape[1]} channels but the layer was built for "
+                         f"label_channels={label_channels} (classes + extra channels such as instance edges)")
+    return F.interpolate(segmap, size=tuple(size), mode="nearest")  # (N, label_channels, h, w)
+
+
+def resized_label_map(segmap: Segmap, label_channels: int, size) -> LabelMap:
+    """Class ids (N, H, W) or a LabelMap, checked against ``label_channels`` and resized to ``size``."""
+    if isinstance(segmap, LabelMap):
+        if segmap.channels != label_channels:
+            edges = " + 1 edge channel" if segmap.edges is not None else ""
+            raise ValueError(f"the LabelMap has {segmap.num_classes} classes{edges} = {segmap.channels} channels, "
+                             f"but the layer was built for label_channels={label_channels}")
+        return segmap.resize(size)
+    return LabelMap(segmap, label_channels).resize(size)  # LabelMap checks dtype, shape and the id range
+
+
+def modulate(normalized: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    r"""Eq. 1 of the SPADE paper, with scale = :math:`1 + \gamma` and shift = :math:`\beta`, in one pass:
+
+    .. math:: \text{out} = \text{norm}(x) \cdot (1 + \gamma) + \beta
+    """
+    return torch.addcmul(shift, normalized, scale)
+
+
+class SPADE(nn.Module):
+    r"""Spatially-adaptive normalization (Park et al. 2019, Eq. 1). Lesson 03 builds it.
+
+    .. math:: \text{out} = \text{norm}(x) \cdot (1 + \gamma(m)) + \beta(m), \qquad
+              h = \text{ReLU}(W_s * m + b_s), \quad \gamma = W_\gamma * h + b_\gamma, \quad
+              \beta = W_\beta * h + b_\beta
+
+    ``norm`` is batch or instance norm without parameters; the three convolutions are k x k with padding k//2;
+    m is the label map at x's size (nearest resize of the full-resolution map). Submodule names are the
+    official ones (``param_free_norm``, ``mlp_shared.0``, ``mlp_gamma``, ``mlp_beta``).
+
+    For class ids (a long tensor or a ``LabelMap``), ``path="auto"`` computes the same result with the lookup
+    path of ``spade_fast`` (several times faster) unless the label map is so fragmented that the band of
+    boundary pixels exceeds ``max_band_fraction``; float one-hot maps always take the dense path.
+    ``last_path`` and ``last_band_fraction`` tell what the last call did.
+    """
+
+    max_band_fraction = 0.5  # above it the dense path is faster: measured in benchmarks/results/spade.md
+
+    def __init__(self, channels: int, label_channels: int, hidden: int = 128, kernel_size: int = 3,
+                 norm: str = "batch", path: str = "auto"):
+        super().__init__()
+        if kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd (padding k // 2 keeps the size), got {kernel_size}")
+        if path not in PATHS:
+            raise ValueError(f"path must be one of {PATHS}, got {path!r}")
+        self.channels, self.label_channels, self.hidden, self.kernel_size = channels, label_channels, hidden, kernel_size
+        self.path = path
+        self.param_free_norm = param_free_norm(norm, channels)
+        pad = kernel_size // 2
+        self.mlp_shared = nn.Sequential(nn.Conv2d(label_channels, hidden, kernel_size, padding=pad), nn.ReLU())
+        self.mlp_gamma = nn.Conv2d(hidden, channels, kernel_size, padding=pad)
+        self.mlp_beta = nn.Conv2d(hidden, channels, kernel_size, padding=pad)
+        self.last_path: Optional[str] = None
+        self.last_band_fraction: Optional[float] = None
+
+    def forward(self, x: torch.Tensor, segmap: Segmap) -> torch.Tensor:
+        check_inputs("SPADE", x, self.channels, segmap)
+        normalized = self.param_free_norm(x)  # (N, C, H, W)
+        scale, shift = self.modulation(segmap, x.shape[-2:])  # 1 + gamma, beta: (N, C, H, W) each
+        return modulate(normalized, scale, shift)
+
+    def modulation(self, segmap: Segmap, size, path: Optional[str] = None):
+        r"""Scale :math:`1 + \gamma` and shift :math:`\beta` at ``size`` = (H, W), each (N, C, H, W).
+
+        path: "dense" (the convolutions), "fast" (the lookups; class ids only), "auto" (fast unless the band
+        is too large); default ``self.path``."""
+        path = self.path if path is None else path
+        if path not in PATHS:
+            raise ValueError(f"path must be one of {PATHS}, got {path!r}")
+        self.last_band_fraction = None
+        if is_one_hot(segmap):
+            if path == "fast":
+                raise ValueError("the fast path needs class ids (a long (N, H, W) tensor or a LabelMap), not a "
+                                 "float one-hot map; pass segmap.argmax(1) or use path='dense'")
+            return self.dense_modulation(resized_one_hot(segmap, self.label_channels, size))
+        labels = resized_label_map(segmap, self.label_channels, size)
+        if path == "dense":
+            return self.dense_modulation(labels.one_hot())
+        regions = find_regions(labels.labels, labels.edges, self.kernel_size)
+        self.last_band_fraction = regions.band_fraction
+        if path == "auto" and self.last_band_fraction > self.max_band_fraction:
+            return self.dense_modulation(labels.one_hot())
+        self.last_path = "fast"
+        return lookup_modulation(self.mlp_shared[0], self.mlp_gamma, self.mlp_beta, labels.labels, labels.edges,
+                                 regions)
+
+    def dense_modulation(self, m: torch.Tensor):
+        """The official computation: convolutions over the (N, label_channels, H, W) map m."""
+        self.last_path = "dense"
+        hidden = self.mlp_shared(m.to(self.mlp_gamma.weight.dtype))  # (N, hidden, H, W)
+        return 1 + self.mlp_gamma(hidden), self.mlp_beta(hidden)  # (N, C, H, W) each
+
+    def cost(self, size=(256, 256)) -> "Cost":
+        """Parameters and multiply-accumulates of this layer at x's ``size``; see ``spade_cost``."""
+        return spade_cost(self.channels, self.label_channels, self.hidden, self.kernel_size, size)
+
+
+class CLADE(nn.Module):
+    r"""Class-adaptive normalization (Tan et al. 2021): one :math:`\gamma, \beta` per class. Lesson 03 builds it.
+
+    .. math:: \text{out} = \text{norm}(x) \cdot (1 + \gamma_{c(p)}) + \beta_{c(p)}
+
+    with :math:`c(p)` the class at pixel p and :math:`\gamma, \beta` two (num_classes, C) tables (embeddings,
+    starting at zero: the layer starts as a plain normalization). We keep SPADE's :math:`1 + \gamma` form so
+    that a SPADE layer's per-class constants are a CLADE layer's tables (``CLADE.from_spade``); the CLADE
+    paper writes :math:`\gamma_c` for our :math:`1 + \gamma_c`. Same label-map forms as ``SPADE`` without
+    edge channels; a one-hot (or soft) map mixes the rows by its weights, a 1 x 1 convolution.
+    """
+
+    def __init__(self, channels: int, num_classes: int, norm: str = "batch"):
+        super().__init__()
+        self.channels, self.num_classes = channels, num_classes
+        self.param_free_norm = param_free_norm(norm, channels)
+        self.gamma = nn.Embedding(num_classes, channels)
+        self.beta = nn.Embedding(num_classes, channels)
+        nn.init.zeros_(self.gamma.weight)
+        nn.init.zeros_(self.beta.weight)
+
+    def forward(self, x: torch.Tensor, segmap: Segmap) -> torch.Tensor:
+        check_inputs("CLADE", x, self.channels, segmap)
+        normalized = self.param_free_norm(x)  # (N, C, H, W)
+        scale, shift = self.modulation(segmap, x.shape[-2:])  # 1 + gamma, beta: (N, C, H, W) each
+        return modulate(normalized, scale, shift)
+
+    def modulation(self, segmap: Segmap, size):
+        r"""Scale :math:`1 + \gamma_{c(p)}` and shift :math:`\beta_{c(p)}` at ``size``, each (N, C, H, W)."""
+        if is_one_hot(segmap):
+            m = resized_one_hot(segmap, self.num_classes, size).to(self.gamma.weight.dtype)
+            return 1 + F.conv2d(m, self.gamma.weight.t()[:, :, None, None]), F.conv2d(m, self.beta.weight.t()[:, :, None, None])
+        if isinstance(segmap, LabelMap) and segmap.edges is not None:
+            raise ValueError("CLADE looks up one row per class and has no instance-edge channel; pass "
+                             "LabelMap(labels, num_classes) without edges")
+        labels = resized_label_map(segmap, self.num_classes, size).labels  # (N, H, W)
+        return lookup(1 + self.gamma.weight, labels), lookup(self.beta.weight, labels)
+
+    @classmethod
+    def from_spade(cls, spade: SPADE, num_classes: Optional[int] = None) -> "CLADE":
+        r"""The CLADE layer that equals ``spade`` wherever the (2k-1) x (2k-1) window holds one class (fact 2 of
+        ``spade_fast``): :math:`[\gamma_c; \beta_c] = b + \sum_t W_{\gamma\beta}[:, :, t]\, h_c`. Same
+        normalization and running statistics. num_classes: default ``spade.label_channels`` (give fewer when
+        the last channels are not classes, e.g. instance edges)."""
+        num_classes = spade.label_channels if num_classes is None else num_classes
+        norm = "instance" if isinstance(spade.param_free_norm, nn.InstanceNorm2d) else "batch"
+        clade = cls(spade.channels, num_classes, norm).to(spade.mlp_gamma.weight)
+        clade.param_free_norm.load_state_dict(spade.param_free_norm.state_dict())
+        shared = spade.mlp_shared[0]
+        weight = torch.cat([spade.mlp_gamma.weight, spade.mlp_beta.weight])  # (2C, hidden, k, k)
+        bias = torch.cat([spade.mlp_gamma.bias, spade.mlp_beta.bias])
+        with torch.no_grad():
+            rows = class_gamma_beta(weight, bias, class_hidden(shared.weight, shared.bias, num_classes))
+            clade.gamma.weight.copy_(rows[:, :spade.channels])
+            clade.beta.weight.copy_(rows[:, spade.channels:])
+        return clade
+
+    def cost(self, size=(256, 256)) -> "Cost":
+        """Parameters and multiply-accumulates of this layer at x's ``size``; see ``clade_cost``."""
+        return clade_cost(self.channels, self.num_classes, size)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Size and work of a normalization layer: learned parameters, multiply-accumulates (MACs) per pixel of x,
+    and MACs per image at the given size."""
+
+    params: int
+    macs_per_pixel: int
+    macs: int
+
+
+def pixels(size) -> int:
+    height, width = (size, size) if isinstance(size, int) else size
+    return height * width
+
+
+def spade_cost(channels: int, label_channels: int, hidden: int = 128, kernel_size: int = 3,
+               size=(256, 256)) -> Cost:
+    r"""Parameters and MACs of a dense SPADE layer (lesson 03), for x of ``size`` (an int or (H, W)).
+
+    Per pixel: the shared convolution :math:`k^2 L h`, the gamma and beta convolutions :math:`2 k^2 h C`, and
+    the modulation :math:`\hat x (1 + \gamma) + \beta`, one multiply-add per channel (C). Parameters: the three
+    convolutions' weights and biases. The normalization's statistics are left out (a few operations per value,
+    the same for every layer here)."""
+    k2 = kernel_size * kernel_size
+    shared, gamma_beta = k2 * label_channels * hidden, 2 * k2 * hidden * channels
+    per_pixel = shared + gamma_beta + channels
+    return Cost(params=shared + hidden + gamma_beta + 2 * channels, macs_per_pixel=per_pixel,
+                macs=per_pixel * pixels(size))
+
+
+def clade_cost(channels: int, num_classes: int, size=(256, 256)) -> Cost:
+    r"""Parameters and MACs of a CLADE layer (lesson 03), counted as in ``spade_cost``: two (num_classes, C)
+    tables; per pixel only the modulation (C multiply-adds), the lookups cost no arithmetic."""
+    return Cost(params=2 * num_classes * channels, macs_per_pixel=channels, macs=channels * pixels(size))
