@@ -24,6 +24,7 @@ import contextlib
 import copy
 import dataclasses
 import functools
+import inspect
 import os
 import signal
 import threading
@@ -276,6 +277,17 @@ def init_distributed(device_option: str) -> tuple[int, int, torch.device]:
     return dist.get_rank(), dist.get_world_size(), device
 
 
+def no_buffer_sync() -> dict:
+    """DDP's option not to copy process 0's buffers to the others before every forward (D runs twice a step).
+
+    There is nothing to copy: the buffers are spectral-norm vectors, which every process updates identically from
+    its identical weights, and batch-norm running statistics, used only in eval mode (synchronized on GPUs by
+    SyncBatchNorm; on CPU process 0's are saved). torch 2.14 renamed ``broadcast_buffers`` to
+    ``forward_sync_buffers``."""
+    options = inspect.signature(DistributedDataParallel).parameters
+    return {"forward_sync_buffers": False} if "forward_sync_buffers" in options else {"broadcast_buffers": False}
+
+
 @contextlib.contextmanager
 def frozen(model: torch.nn.Module):
     """Use ``model`` as a fixed function: no gradients for its weights and, under DDP, no gradient exchange.
@@ -357,10 +369,8 @@ class Trainer:
         if self.world_size > 1:
             if cuda:  # batch-norm statistics over the whole batch, as on one GPU (gloo on CPU has no SyncBatchNorm)
                 self.generator = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.generator)
-            # broadcast_buffers=False: the only buffers are spectral-norm vectors, which every process updates
-            # identically from identical weights, and batch-norm running statistics, used only in eval mode
             wrap = functools.partial(DistributedDataParallel, device_ids=[self.device] if cuda else None,
-                                     broadcast_buffers=False)
+                                     **no_buffer_sync())
             self.G, self.D = wrap(self.generator), wrap(self.discriminator)
             self.E = wrap(self.encoder) if self.encoder is not None else None
 
