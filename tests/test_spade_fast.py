@@ -170,3 +170,19 @@ def test_fast_path_needs_ids_not_one_hot():
         layer.modulation(one_hot, (8, 8), path="fast")
     with pytest.raises(ValueError, match="path must be one of"):
         layer.modulation(blocks(1, 8, 8), (8, 8), path="quick")
+
+
+@pytest.mark.parametrize("path", ["dense", "fast"])
+def test_channels_last_x_gets_channels_last_output(path):
+    """Gamma and beta follow x's memory format, so that the modulation does not read across layouts."""
+    torch.manual_seed(0)
+    layer = SPADE(8, CLASSES, hidden=4, path=path).double()
+    labels = blocks(2, 24, 20)
+    x = torch.randn(2, 8, 24, 20, dtype=torch.float64)
+    expected = layer(x, labels)
+    out = layer(x.contiguous(memory_format=torch.channels_last), labels)
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(out, expected)
+    clade = CLADE(8, CLASSES).double()
+    assert clade(x.contiguous(memory_format=torch.channels_last), labels).is_contiguous(
+        memory_format=torch.channels_last)

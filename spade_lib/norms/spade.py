@@ -72,6 +72,13 @@ def resized_label_map(segmap: Segmap, label_channels: int, size) -> LabelMap:
     return LabelMap(segmap, label_channels).resize(size)  # LabelMap checks dtype, shape and the id range
 
 
+def memory_format_of(x: torch.Tensor):
+    """channels_last if x is stored pixel by pixel (and not also channel by channel), else contiguous_format."""
+    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        return torch.channels_last
+    return torch.contiguous_format
+
+
 def modulate(normalized: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     r"""Eq. 1 of the SPADE paper, with scale = :math:`1 + \gamma` and shift = :math:`\beta`, in one pass:
 
@@ -94,7 +101,8 @@ class SPADE(nn.Module):
     For class ids (a long tensor or a ``LabelMap``), ``path="auto"`` computes the same result with the lookup
     path of ``spade_fast`` (several times faster) unless the label map is so fragmented that the band of
     boundary pixels exceeds ``max_band_fraction``; float one-hot maps always take the dense path.
-    ``last_path`` and ``last_band_fraction`` tell what the last call did.
+    ``last_path`` and ``last_band_fraction`` tell what the last call did. Gamma and beta are made in x's memory
+    format (channels_last or not), so that the modulation reads all three in the same order.
     """
 
     max_band_fraction = 0.5  # above it the dense path is faster: measured in benchmarks/results/spade.md
@@ -119,14 +127,14 @@ class SPADE(nn.Module):
     def forward(self, x: torch.Tensor, segmap: Segmap) -> torch.Tensor:
         check_inputs("SPADE", x, self.channels, segmap)
         normalized = self.param_free_norm(x)  # (N, C, H, W)
-        scale, shift = self.modulation(segmap, x.shape[-2:])  # 1 + gamma, beta: (N, C, H, W) each
-        return modulate(normalized, scale, shift)
+        scale, shift = self.modulation(segmap, x.shape[-2:], memory_format=memory_format_of(x))
+        return modulate(normalized, scale, shift)  # (N, C, H, W)
 
-    def modulation(self, segmap: Segmap, size, path: Optional[str] = None):
+    def modulation(self, segmap: Segmap, size, path: Optional[str] = None, memory_format=torch.contiguous_format):
         r"""Scale :math:`1 + \gamma` and shift :math:`\beta` at ``size`` = (H, W), each (N, C, H, W).
 
         path: "dense" (the convolutions), "fast" (the lookups; class ids only), "auto" (fast unless the band
-        is too large); default ``self.path``."""
+        is too large); default ``self.path``. memory_format: how to store them (torch.channels_last or not)."""
         path = self.path if path is None else path
         if path not in PATHS:
             raise ValueError(f"path must be one of {PATHS}, got {path!r}")
@@ -135,22 +143,23 @@ class SPADE(nn.Module):
             if path == "fast":
                 raise ValueError("the fast path needs class ids (a long (N, H, W) tensor or a LabelMap), not a "
                                  "float one-hot map; pass segmap.argmax(1) or use path='dense'")
-            return self.dense_modulation(resized_one_hot(segmap, self.label_channels, size))
+            return self.dense_modulation(resized_one_hot(segmap, self.label_channels, size), memory_format)
         labels = resized_label_map(segmap, self.label_channels, size)
         if path == "dense":
-            return self.dense_modulation(labels.one_hot())
+            return self.dense_modulation(labels.one_hot(), memory_format)
         regions = find_regions(labels.labels, labels.edges, self.kernel_size)
         self.last_band_fraction = regions.band_fraction
         if path == "auto" and self.last_band_fraction > self.max_band_fraction:
-            return self.dense_modulation(labels.one_hot())
+            return self.dense_modulation(labels.one_hot(), memory_format)
         self.last_path = "fast"
         return lookup_modulation(self.mlp_shared[0], self.mlp_gamma, self.mlp_beta, labels.labels, labels.edges,
-                                 regions)
+                                 regions, memory_format)
 
-    def dense_modulation(self, m: torch.Tensor):
+    def dense_modulation(self, m: torch.Tensor, memory_format=torch.contiguous_format):
         """The official computation: convolutions over the (N, label_channels, H, W) map m."""
         self.last_path = "dense"
-        hidden = self.mlp_shared(m.to(self.mlp_gamma.weight.dtype))  # (N, hidden, H, W)
+        m = m.to(self.mlp_gamma.weight.dtype).contiguous(memory_format=memory_format)
+        hidden = self.mlp_shared(m)  # (N, hidden, H, W)
         return 1 + self.mlp_gamma(hidden), self.mlp_beta(hidden)  # (N, C, H, W) each
 
     def cost(self, size=(256, 256)) -> "Cost":
@@ -182,19 +191,21 @@ class CLADE(nn.Module):
     def forward(self, x: torch.Tensor, segmap: Segmap) -> torch.Tensor:
         check_inputs("CLADE", x, self.channels, segmap)
         normalized = self.param_free_norm(x)  # (N, C, H, W)
-        scale, shift = self.modulation(segmap, x.shape[-2:])  # 1 + gamma, beta: (N, C, H, W) each
-        return modulate(normalized, scale, shift)
+        scale, shift = self.modulation(segmap, x.shape[-2:], memory_format=memory_format_of(x))
+        return modulate(normalized, scale, shift)  # (N, C, H, W)
 
-    def modulation(self, segmap: Segmap, size):
+    def modulation(self, segmap: Segmap, size, memory_format=torch.contiguous_format):
         r"""Scale :math:`1 + \gamma_{c(p)}` and shift :math:`\beta_{c(p)}` at ``size``, each (N, C, H, W)."""
         if is_one_hot(segmap):
             m = resized_one_hot(segmap, self.num_classes, size).to(self.gamma.weight.dtype)
-            return 1 + F.conv2d(m, self.gamma.weight.t()[:, :, None, None]), F.conv2d(m, self.beta.weight.t()[:, :, None, None])
+            m = m.contiguous(memory_format=memory_format)  # (N, num_classes, H, W)
+            gamma = F.conv2d(m, self.gamma.weight.t()[:, :, None, None])  # a 1 x 1 convolution mixes the rows
+            return 1 + gamma, F.conv2d(m, self.beta.weight.t()[:, :, None, None])
         if isinstance(segmap, LabelMap) and segmap.edges is not None:
             raise ValueError("CLADE looks up one row per class and has no instance-edge channel; pass "
                              "LabelMap(labels, num_classes) without edges")
         labels = resized_label_map(segmap, self.num_classes, size).labels  # (N, H, W)
-        return lookup(1 + self.gamma.weight, labels), lookup(self.beta.weight, labels)
+        return lookup(1 + self.gamma.weight, labels, memory_format), lookup(self.beta.weight, labels, memory_format)
 
     @classmethod
     def from_spade(cls, spade: SPADE, num_classes: Optional[int] = None) -> "CLADE":

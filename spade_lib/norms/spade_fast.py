@@ -175,11 +175,14 @@ def gamma_beta_table(weight: torch.Tensor, bias: torch.Tensor, hidden_rows: torc
     return torch.cat([class_rows, band_rows]), index
 
 
-def lookup(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+def lookup(table: torch.Tensor, index: torch.Tensor, memory_format=torch.contiguous_format) -> torch.Tensor:
     """(R, C) rows, (N, H, W) row numbers -> (N, C, H, W) map with ``out[n, :, y, x] = table[index[n, y, x]]``.
 
-    One ``gather`` along a (C, R) copy of the table, so that the map comes out channel by channel, in the
-    layout of x (CLADE's modulation is exactly this)."""
+    Stored like x (``memory_format``), so that the modulation reads both in the same order: channel by channel
+    (a ``gather`` along a (C, R) copy of the table) or, for channels_last, pixel by pixel (``embedding``).
+    CLADE's modulation is exactly this lookup."""
+    if memory_format == torch.channels_last:
+        return F.embedding(index, table).permute(0, 3, 1, 2)  # (N, H, W, C) in memory
     n, height, width = index.shape
     channels = table.shape[1]
     flat = index.reshape(1, -1).expand(channels, -1)  # (C, N*H*W), no copy
@@ -187,7 +190,7 @@ def lookup(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 
 
 def lookup_modulation(shared: nn.Conv2d, gamma: nn.Conv2d, beta: nn.Conv2d, labels: torch.Tensor,
-                      edges: Optional[torch.Tensor], regions: Regions):
+                      edges: Optional[torch.Tensor], regions: Regions, memory_format=torch.contiguous_format):
     r"""SPADE's scale :math:`1 + \gamma` and shift :math:`\beta`, each (N, C, H, W), by the three tables above.
 
     Equal to the dense path (up to rounding) for the same weights. labels: (N, H, W) ids at x's size; edges:
@@ -200,4 +203,4 @@ def lookup_modulation(shared: nn.Conv2d, gamma: nn.Conv2d, beta: nn.Conv2d, labe
     num_classes = shared.in_channels - (edges is not None)
     rows, index = gamma_beta_table(weight, bias, hidden_rows, hidden_index, labels, regions.band, num_classes)
     channels = gamma.out_channels
-    return lookup(1 + rows[:, :channels], index), lookup(rows[:, channels:], index)
+    return lookup(1 + rows[:, :channels], index, memory_format), lookup(rows[:, channels:], index, memory_format)
