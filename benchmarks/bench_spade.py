@@ -11,6 +11,7 @@ smooth random blobs of 10 classes, and noise (an independent random class per pi
 measures where the lookup path stops paying off, which sets ``SPADE.max_band_fraction``.
 
 Run: ``python benchmarks/bench_spade.py`` (a few minutes); writes benchmarks/results/spade.md.
+``--device cuda`` times on a GPU instead (printed only; the results file is for the CPU).
 """
 import argparse
 import datetime
@@ -52,16 +53,19 @@ def step(layer: SPADE, x: torch.Tensor, segmap, grad_out: torch.Tensor, backward
     if not backward:
         with torch.no_grad():
             layer(x, segmap)
-        return
-    layer.zero_grad(set_to_none=True)
-    x.grad = None
-    layer(x, segmap).backward(grad_out)
+    else:
+        layer.zero_grad(set_to_none=True)
+        x.grad = None
+        layer(x, segmap).backward(grad_out)
+    if x.is_cuda:
+        torch.cuda.synchronize()
 
 
 def measure(layer: SPADE, segmap, paths, backward: bool, repeats: int) -> dict:
     """Median seconds per path; the paths run interleaved so that load from other processes hits them alike."""
-    x = torch.randn(1, layer.channels, SIZE, SIZE, requires_grad=backward)
-    grad_out = torch.randn(1, layer.channels, SIZE, SIZE)
+    device = layer.mlp_gamma.weight.device
+    x = torch.randn(1, layer.channels, SIZE, SIZE, device=device, requires_grad=backward)
+    grad_out = torch.randn(1, layer.channels, SIZE, SIZE, device=device)
     times = {path: [] for path in paths}
     for repeat in range(repeats + 1):  # the first round warms up and is not counted
         for path in paths:
@@ -74,11 +78,13 @@ def measure(layer: SPADE, segmap, paths, backward: bool, repeats: int) -> dict:
 
 
 def compare(name: str, layer: SPADE, segmap, repeats: int, paths=("dense", "auto")) -> dict:
+    device = layer.mlp_gamma.weight.device
+    segmap = segmap.to(device)
     row = {"map": name, "band": band_fraction(segmap, layer.kernel_size)}
     for backward in (False, True):
         row[backward] = measure(layer, segmap, paths, backward, repeats)
     layer.path = "auto"
-    layer(torch.randn(1, layer.channels, SIZE, SIZE), segmap)
+    layer(torch.randn(1, layer.channels, SIZE, SIZE, device=device), segmap)
     row["chosen"] = layer.last_path
     print(format_row(row, paths[1]), flush=True)
     return row
@@ -114,12 +120,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7, help="timed rounds per case (median reported)")
     parser.add_argument("--samples", type=int, default=3, help="Landscapes samples")
     parser.add_argument("--no-write", action="store_true", help=f"print only, do not write {RESULTS}")
+    parser.add_argument("--device", default="cpu", help="cpu (2 threads; writes the results) or cuda (prints)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     torch.manual_seed(0)
 
-    layer = SPADE(CHANNELS, LABEL_CHANNELS)  # hidden 128, kernel 3, batch norm, train mode
-    edge_layer = SPADE(CHANNELS, LABEL_CHANNELS + 1)  # + an instance-edge channel
+    layer = SPADE(CHANNELS, LABEL_CHANNELS).to(args.device)  # hidden 128, kernel 3, batch norm, train mode
+    edge_layer = SPADE(CHANNELS, LABEL_CHANNELS + 1).to(args.device)  # + an instance-edge channel
+    print(f"device: {args.device}; {machine() if args.device == 'cpu' else torch.cuda.get_device_name()}")
     print(HEADER.format(p="auto"))
     rows = []
     landscapes = Landscapes(size=SIZE)
@@ -138,7 +146,7 @@ def main() -> None:
              for cells in (4, 8, 12, 16, 24, 32, 48)]
     sweep.append(compare("noise, 151 classes", layer, noise_map(), args.repeats, ("dense", "fast")))
 
-    if not args.no_write:
+    if args.device == "cpu" and not args.no_write:
         write(rows, sweep, args)
 
 

@@ -186,3 +186,16 @@ def test_channels_last_x_gets_channels_last_output(path):
     clade = CLADE(8, CLASSES).double()
     assert clade(x.contiguous(memory_format=torch.channels_last), labels).is_contiguous(
         memory_format=torch.channels_last)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: the GPU check of the fast path is skipped")
+@pytest.mark.parametrize("with_edges", [False, True])
+def test_fast_path_equals_dense_on_cuda(with_edges):
+    torch.manual_seed(0)
+    segmap = label_map("blocks", 2, 40, 36, with_edges).to("cuda")
+    layer = SPADE(5, CLASSES + with_edges, hidden=7).double().cuda()
+    x = torch.randn(2, 5, 20, 18, dtype=torch.float64, device="cuda")
+    assert_paths_agree(layer, x, segmap, 1e-10, 1e-10, 1e-10)
+    layer.path = "auto"
+    layer(x, segmap)
+    assert layer.last_path == "dense"  # on a GPU the convolutions are faster

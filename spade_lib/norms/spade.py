@@ -6,6 +6,10 @@ the features region by region. CLADE (Tan et al. 2021) keeps one :math:`\gamma, 
 instead of two convolutions. ``spade_fast`` shows that inside large regions SPADE *is* CLADE, and uses that to
 compute SPADE exactly but several times faster.
 
+Papers: Park et al., "Semantic Image Synthesis with Spatially-Adaptive Normalization", CVPR 2019
+(https://arxiv.org/abs/1903.07291, official code https://github.com/NVlabs/SPADE, ``models/networks/normalization.py``);
+Tan et al., "Efficient Semantic Image Synthesis via Class-Adaptive Normalization", TPAMI 2021.
+
 Both layers accept the label map in three forms: a float one-hot map (N, label_channels, H, W) (plus extra
 channels, as the official code builds it), a long (N, H, W) map of class ids, or a ``LabelMap`` (ids plus
 instance edges, the edges being the last channel). The map is resized (nearest) to x's size.
@@ -98,9 +102,9 @@ class SPADE(nn.Module):
     m is the label map at x's size (nearest resize of the full-resolution map). Submodule names are the
     official ones (``param_free_norm``, ``mlp_shared.0``, ``mlp_gamma``, ``mlp_beta``).
 
-    For class ids (a long tensor or a ``LabelMap``), ``path="auto"`` computes the same result with the lookup
-    path of ``spade_fast`` (several times faster) unless the label map is so fragmented that the band of
-    boundary pixels exceeds ``max_band_fraction``; float one-hot maps always take the dense path.
+    For class ids (a long tensor or a ``LabelMap``) on the CPU, ``path="auto"`` computes the same result with the
+    lookup path of ``spade_fast`` (several times faster) unless the label map is so fragmented that the band of
+    boundary pixels exceeds ``max_band_fraction``; float one-hot maps, and GPUs, take the dense path.
     ``last_path`` and ``last_band_fraction`` tell what the last call did. Gamma and beta are made in x's memory
     format (channels_last or not), so that the modulation reads all three in the same order.
     """
@@ -145,7 +149,8 @@ class SPADE(nn.Module):
                                  "float one-hot map; pass segmap.argmax(1) or use path='dense'")
             return self.dense_modulation(resized_one_hot(segmap, self.label_channels, size), memory_format)
         labels = resized_label_map(segmap, self.label_channels, size)
-        if path == "dense":
+        # On a GPU, cuDNN's convolutions beat the lookups' many small kernels (benchmarks/results/spade.md)
+        if path == "dense" or (path == "auto" and labels.labels.device.type != "cpu"):
             return self.dense_modulation(labels.one_hot(), memory_format)
         regions = find_regions(labels.labels, labels.edges, self.kernel_size)
         self.last_band_fraction = regions.band_fraction
