@@ -25,6 +25,7 @@ import copy
 import dataclasses
 import functools
 import inspect
+import io
 import os
 import signal
 import threading
@@ -39,11 +40,12 @@ import torch
 import torch.distributed as dist
 import torchvision
 from torch.nn.parallel import DistributedDataParallel
+from PIL import Image
 from torch.utils.data import DataLoader, Sampler
 from tqdm.auto import tqdm
 
 from . import checkpoints, modes
-from .data import NUM_CLASSES, Landscapes
+from .data import NUM_CLASSES, PALETTE, Landscapes
 from .discriminator import MultiscaleDiscriminator
 from .encoder import StyleEncoder, reparameterize
 from .generator import SPADEGenerator, label_channels, make_segmap
@@ -134,14 +136,16 @@ BOOKKEEPING_FIELDS = ("name", "out", "save_every", "sample_every", "log_every", 
 PRESETS = {
     # the official recipe (REFERENCE.md) on Landscapes at 256x256: a multi-GPU job
     "official": TrainConfig(),
-    # 2 CPU cores, an hour or two: 64x64 with the style encoder; no VGG (a 548 MB download, and slow on a CPU)
+    # 2 CPU cores, an hour or two: 64x64 with the style encoder; SPADE's hidden width 32 instead of 128 (12 classes
+    # need no more, and it halves the time); no VGG (a 548 MB download, and slow on a CPU)
     "classroom": TrainConfig(
-        name="classroom", size=64, ngf=16, ndf=32, batch_size=8, use_vae=True, perceptual=False, steps=3000,
-        dataset_size=4000, workers=0, save_every=250, sample_every=250),
-    # a Colab T4 in a class period (about 30 minutes): 128x128, mixed precision, the full loss
+        name="classroom", size=64, ngf=16, ndf=32, spade_hidden=32, batch_size=8, use_vae=True, perceptual=False,
+        ema=True, steps=4000, dataset_size=4000, workers=0, save_every=250, sample_every=250),
+    # a Colab T4 in a class period (about 30 minutes, estimated, see the lesson-08 notes): 128x128, mixed
+    # precision; the perceptual loss when its weights were downloaded (spade_lib.losses.download_vgg19)
     "colab": TrainConfig(
-        name="colab", size=128, ngf=32, ndf=64, batch_size=16, use_vae=True, steps=3000, dataset_size=10_000,
-        workers=2, save_every=250, sample_every=250),
+        name="colab", size=128, ngf=32, ndf=64, batch_size=16, use_vae=True, ema=True, steps=3000,
+        dataset_size=10_000, workers=2, save_every=250, sample_every=250),
 }
 
 
@@ -683,11 +687,8 @@ def save_grid(path, labels: torch.Tensor, columns: list[torch.Tensor]) -> Path:
     """Save a PNG grid: one row per label map, the colorized map first, then one image of every column.
 
     ``labels``: (N, H, W) class ids; ``columns``: (N, 3, H, W) images in [-1, 1] (e.g. real, generated)."""
-    from PIL import Image
-    import io
-
-    from .viz import colorize
-    rows = torch.stack([colorize(labels).cpu()] + [(c.detach().float().cpu() + 1) / 2 for c in columns], 1)
+    colors = torch.from_numpy(PALETTE).float().div(255)[labels.cpu()].permute(0, 3, 1, 2)  # (N, 3, H, W) in [0, 1]
+    rows = torch.stack([colors] + [(c.detach().float().cpu() + 1) / 2 for c in columns], 1)  # (N, columns, 3, H, W)
     grid = torchvision.utils.make_grid(rows.flatten(0, 1), nrow=len(columns) + 1, padding=2, pad_value=1.0)
     pixels = (grid.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()  # (H, W, 3)
     buffer = io.BytesIO()

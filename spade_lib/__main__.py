@@ -1,0 +1,239 @@
+"""The command line: ``python -m spade_lib train | sample | evaluate`` (lesson 08).
+
+    python -m spade_lib train --preset classroom                 # 64x64 on 2 CPU cores, an hour or two
+    python -m spade_lib train --preset colab                     # 128x128 on a Colab T4, about 30 minutes
+    python -m spade_lib train --preset classroom --resume latest # go on after Ctrl-C or a disconnect
+    python -m spade_lib train --preset classroom --steps 3       # a quick check that everything runs
+    torchrun --nproc_per_node 4 -m spade_lib train --preset official   # several GPUs
+    python -m spade_lib sample --checkpoint runs/classroom --dataset 4 --variants 3 --style sunset
+
+Every field of ``spade_lib.training.TrainConfig`` is an option of ``train`` (``--batch-size 4``, ``--no-amp``).
+"""
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import checkpoints, modes
+from .checkpoints import CheckpointError
+from .training import PRESETS, NonFiniteLossError, TrainConfig, run_dir, train
+
+SAMPLE_ROWS_PER_GRID = 8
+
+
+# -----------------------------------------------------------------------------------------------------------------
+# train
+
+
+def default_preset() -> str:
+    """colab where a GPU is (spade_lib.modes decides), classroom on a CPU."""
+    return "colab" if modes.device().type == "cuda" else "classroom"
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    """One option per TrainConfig field, with its help text and the values of the presets."""
+    group = parser.add_argument_group("training settings (fields of spade_lib.training.TrainConfig; they "
+                                      "override the preset)")
+    for f in dataclasses.fields(TrainConfig):
+        values = {name: getattr(preset, f.name) for name, preset in PRESETS.items()}
+        shown = " | ".join(f"{name} {value!r}" for name, value in values.items())
+        kwargs = dict(dest=f.name, default=argparse.SUPPRESS, help=f"{f.metadata['help']} [{shown}]")
+        if f.type is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        else:
+            kwargs.update(type=f.type, choices=f.metadata["choices"])
+            if f.metadata["choices"] is None:
+                kwargs["metavar"] = f.name.upper()
+        group.add_argument("--" + f.name.replace("_", "-"), **kwargs)
+
+
+def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    preset = args.preset or default_preset()
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
+    try:
+        config = dataclasses.replace(PRESETS[preset], **overrides)
+    except ValueError as error:
+        parser.error(str(error))
+    print(f"spade_lib train: preset {preset}, output folder {run_dir(config)}")
+    try:
+        train(config, resume=args.resume)
+    except (CheckpointError, NonFiniteLossError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        if torch.distributed.is_initialized():  # started by torchrun
+            torch.distributed.destroy_process_group()
+    return 0
+
+
+# -----------------------------------------------------------------------------------------------------------------
+# sample
+
+
+def find_checkpoint(path: Path) -> Path:
+    """A checkpoint file, or the newest checkpoint of a folder or of a run folder's ``checkpoints/``."""
+    if (path / "checkpoints").is_dir():
+        path = path / "checkpoints"
+    return checkpoints.resolve(path)
+
+
+def read_label_png(path: Path, num_classes: int) -> torch.Tensor:
+    """(H, W) class ids from an indexed (palette) PNG or a single-channel PNG; a clear error for colour images."""
+    from PIL import Image
+
+    from .labels import check_labels
+
+    image = Image.open(path)
+    if image.mode not in ("P", "L", "I", "I;16"):
+        raise ValueError(
+            f"{path} is a {image.mode} image, not a label map. A label map holds one class id per pixel: save it "
+            f"as an indexed (palette) PNG, where each pixel's palette index is its class, or as a single-channel "
+            f"(grayscale) PNG of ids 0..{num_classes - 1}. Colour (RGB) label pictures must be converted to ids.")
+    labels = torch.from_numpy(np.array(image).astype(np.int64))[None]  # (1, H, W)
+    check_labels(labels, num_classes, name=f"label map {path}")
+    return labels[0]
+
+
+def load_label_maps(args, config: TrainConfig):
+    """(labels (N, H, W), instances (N, H, W), real images (N, 3, H, W) or None) at the model's size."""
+    from .data import NUM_CLASSES, Landscapes
+    from .labels import resize_labels
+
+    if args.labels is not None:
+        files = sorted(Path(args.labels).glob("*.png"))
+        if not files:
+            raise ValueError(f"no .png files in {args.labels}")
+        labels = torch.stack([resize_labels(read_label_png(f, NUM_CLASSES)[None], (config.size, config.size))[0]
+                              for f in files])
+        return labels, labels, None  # no instance maps: each region of a class counts as one instance
+    dataset = Landscapes(size=config.size, length=max(config.dataset_size, args.dataset))
+    items = [dataset.render(i, args.style) for i in range(args.dataset)]
+    return tuple(torch.stack([item[key] for item in items]) for key in ("label", "instance", "image"))
+
+
+def style_images(args, config: TrainConfig, count: int, real):
+    """The images whose style the samples take: --style-image, or --style (the dataset's renderer), or None."""
+    from .data import Landscapes
+
+    if args.style_image is not None:
+        from PIL import Image
+
+        image = Image.open(args.style_image).convert("RGB").resize((config.size, config.size), Image.BICUBIC)
+        pixels = torch.from_numpy(np.array(image)).permute(2, 0, 1).float() / 127.5 - 1  # (3, H, W) in [-1, 1]
+        return pixels[None].expand(count, -1, -1, -1)
+    if args.style is None:
+        return None
+    if real is not None:
+        return real  # the dataset's own layouts, rendered in that style
+    # a label map of your own: the style of Landscapes layouts rendered in that style
+    dataset = Landscapes(size=config.size)
+    return torch.stack([dataset.render(i % len(dataset), args.style)["image"] for i in range(count)])
+
+
+def run_sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .generator import make_segmap
+    from .data import NUM_CLASSES
+    from .training import generate, load_generator, save_grid
+
+    try:
+        path = find_checkpoint(Path(args.checkpoint))
+        generator, encoder, config = load_generator(path, ema=args.ema)
+        labels, instances, real = load_label_maps(args, config)
+    except (CheckpointError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    wants_style = args.variants > 1 or args.style is not None or args.style_image is not None
+    if wants_style and encoder is None:
+        parser.error(f"{path} was trained without the style encoder (use_vae false): it makes one image per label "
+                     f"map. --variants, --style and --style-image need a model trained with --use-vae")
+    torch.manual_seed(args.seed)
+    segmap = make_segmap(labels, NUM_CLASSES, instances if config.instance_edges else None)
+    styles = style_images(args, config, len(labels), real)
+    columns = [] if real is None else [real]
+    columns += [generate(generator, encoder, segmap, style_images=styles, sample_style=k > 0)
+                for k in range(args.variants)]
+    out = Path(args.out)
+    for first in range(0, len(labels), SAMPLE_ROWS_PER_GRID):
+        rows = slice(first, first + SAMPLE_ROWS_PER_GRID)
+        grid = save_grid(out / f"grid_{first // SAMPLE_ROWS_PER_GRID:03d}.png", labels[rows],
+                         [column[rows] for column in columns])
+        print(f"wrote {grid}")
+    return 0
+
+
+# -----------------------------------------------------------------------------------------------------------------
+# the parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m spade_lib", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,sample,evaluate}")
+
+    train_parser = commands.add_parser(
+        "train", help="train SPADE on Landscapes (the official recipe; presets for a CPU and for Colab)",
+        description="Train SPADE with the official recipe (TTUR, hinge loss, feature matching, optional VGG and "
+                    "KL). Checkpoints every --save-every steps and on Ctrl-C/SIGTERM; --resume continues "
+                    "exactly. Several GPUs: torchrun --nproc_per_node N -m spade_lib train ...")
+    train_parser.add_argument("--preset", choices=list(PRESETS), default=None,
+                              help="starting settings: classroom (64x64, 2 CPU cores, an hour or two), colab "
+                                   "(128x128, a T4 GPU, about 30 minutes), official (the paper's 256x256, "
+                                   "several GPUs). Default: colab with a GPU, else classroom")
+    train_parser.add_argument("--resume", metavar="PATH|latest", default=None,
+                              help="continue from a checkpoint (a step_*.json file or a folder), or 'latest' in "
+                                   "the output folder; the settings must match the checkpoint's")
+    add_config_options(train_parser)
+
+    sample_parser = commands.add_parser(
+        "sample", help="generate images from label maps with a trained checkpoint",
+        description="Generate PNG grids (label map | real image if any | generated images) from label maps.")
+    sample_parser.add_argument("--checkpoint", default=str(checkpoints.default_run_dir(default_preset())),
+                               help="a checkpoint (step_*.json) or a run folder (its newest checkpoint) "
+                                    "(default: %(default)s)")
+    source = sample_parser.add_mutually_exclusive_group()
+    source.add_argument("--labels", metavar="DIR", default=None,
+                        help="a folder of label-map PNGs: indexed (palette) PNGs or single-channel PNGs of class ids")
+    source.add_argument("--dataset", metavar="N", type=int, default=4,
+                        help="use the first N Landscapes samples (default: %(default)s)")
+    sample_parser.add_argument("--variants", metavar="N", type=int, default=1,
+                               help="images per label map, each with another style vector z (default: %(default)s)")
+    style = sample_parser.add_mutually_exclusive_group()
+    style.add_argument("--style-image", metavar="PATH", default=None,
+                       help="take the style of this image (through the style encoder)")
+    style.add_argument("--style", metavar="NAME", default=None,
+                       help="a Landscapes style preset (day, sunset, night, ...): the layout is rendered in that "
+                            "style by the dataset's renderer and encoded")
+    sample_parser.add_argument("--ema", action=argparse.BooleanOptionalAction, default=True,
+                               help="use the averaged generator when the checkpoint has one (default: yes)")
+    sample_parser.add_argument("--seed", type=int, default=0, help="seed of the style vectors (default: 0)")
+    sample_parser.add_argument("--out", metavar="DIR", default="samples",
+                               help="folder for the PNG grids (default: %(default)s)")
+
+    commands.add_parser("evaluate", help="(not yet) label alignment, Frechet distance, diversity (lesson 10)",
+                        description="Filled in by the evaluation work (lesson 10, spade_lib.metrics).")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        return run_train(args, parser)
+    if args.command == "sample":
+        if args.variants < 1 or args.dataset < 1:
+            parser.error("--variants and --dataset must be at least 1")
+        if args.style is not None:
+            from .data import STYLE_NAMES
+            if args.style not in STYLE_NAMES:
+                parser.error(f"--style {args.style!r} is not a Landscapes style; choose one of {', '.join(STYLE_NAMES)}")
+        return run_sample(args, parser)
+    print("python -m spade_lib evaluate: not available yet; it is filled in by the evaluation work "
+          "(lesson 10, spade_lib.metrics).", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""The command line: help, a 2-step training run, sampling from it, and clear errors for bad arguments."""
+import dataclasses
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from spade_lib.__main__ import main
+from spade_lib.training import TrainConfig
+from test_training import one_thread  # noqa: F401 (an autouse fixture)
+
+TINY = ["--size", "32", "--ngf", "8", "--ndf", "8", "--spade-hidden", "16", "--z-dim", "16", "--batch-size", "2",
+        "--dataset-size", "16", "--no-progress"]
+
+
+def image_size(path):
+    with Image.open(path) as image:
+        return image.size  # (width, height)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A 2-step classroom run at tiny size, with a sample grid at step 2."""
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("run")
+    assert main(["train", "--preset", "classroom", *TINY, "--steps", "2", "--sample-every", "2", "--out", str(out)]) == 0
+    return out
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    for f in dataclasses.fields(TrainConfig):
+        assert "--" + f.name.replace("_", "-") in text
+    for option in ("--preset", "--resume", "--no-amp", "--out", "classroom", "colab"):
+        assert option in text
+
+
+def test_python_m_spade_lib_help():
+    result = subprocess.run([sys.executable, "-m", "spade_lib", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert all(command in result.stdout for command in ("train", "sample", "evaluate"))
+
+
+def test_train_writes_a_checkpoint_and_a_sample_grid(run):
+    assert (run / "checkpoints" / "step_0000002.json").is_file()
+    assert (run / "checkpoints" / "step_0000002.safetensors").is_file()
+    # 4 preview rows of label | real | generated, 32x32 each with 2-pixel borders
+    assert image_size(run / "samples" / "step_0000002.png") == (3 * 34 + 2, 4 * 34 + 2)
+
+
+def test_resume_with_other_settings_names_the_field(run, capsys):
+    code = main(["train", "--preset", "classroom", *TINY, "--ngf", "4", "--steps", "2", "--out", str(run),
+                 "--resume", "latest"])
+    assert code == 1
+    assert "ngf: checkpoint 8, now 4" in capsys.readouterr().err
+
+
+def test_sample_from_the_dataset_in_a_style(run, tmp_path):
+    code = main(["sample", "--checkpoint", str(run), "--dataset", "2", "--variants", "2", "--style", "sunset",
+                 "--out", str(tmp_path)])
+    assert code == 0
+    assert image_size(tmp_path / "grid_000.png") == (4 * 34 + 2, 2 * 34 + 2)  # label | real | 2 variants
+
+
+def test_sample_from_label_pngs_with_a_style_image(run, tmp_path):
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    ids = np.zeros((40, 40), np.uint8)
+    ids[20:] = 6  # sky above grass
+    palette = Image.fromarray(ids, mode="P")
+    palette.putpalette([0, 0, 255, 0, 0, 0] * 128)
+    palette.save(labels / "a_palette.png")
+    Image.fromarray(ids, mode="L").save(labels / "b_ids.png")
+    Image.fromarray(np.full((16, 16, 3), 200, np.uint8)).save(tmp_path / "style.png")
+    code = main(["sample", "--checkpoint", str(run), "--labels", str(labels), "--style-image",
+                 str(tmp_path / "style.png"), "--variants", "3", "--out", str(tmp_path / "out")])
+    assert code == 0
+    assert image_size(tmp_path / "out" / "grid_000.png") == (4 * 34 + 2, 2 * 34 + 2)  # label | 3 variants
+
+
+def test_colour_label_images_are_refused_clearly(run, tmp_path, capsys):
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "rgb.png")
+    assert main(["sample", "--checkpoint", str(run), "--labels", str(tmp_path), "--out", str(tmp_path)]) == 1
+    assert "is a RGB image, not a label map" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["train", "--ngf", "-1"], "ngf must be at least 1"),
+    (["train", "--norm", "group"], "invalid choice: 'group'"),
+    (["train", "--batch-size", "many"], "invalid int value: 'many'"),
+    (["train", "--preset", "huge"], "invalid choice: 'huge'"),
+    (["train", "--learning-rate", "1"], "unrecognized arguments: --learning-rate"),
+    (["sample", "--style", "noon"], "not a Landscapes style; choose one of day, sunset"),
+    (["sample", "--variants", "0"], "--variants and --dataset must be at least 1"),
+])
+def test_bad_arguments_give_clear_errors(arguments, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(arguments)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_evaluate_says_it_is_not_there_yet(capsys):
+    assert main(["evaluate"]) == 2
+    assert "evaluation work" in capsys.readouterr().err
