@@ -11,6 +11,7 @@ Every field of ``spade_lib.training.TrainConfig`` is an option of ``train`` (``-
 """
 import argparse
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -57,7 +58,8 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         config = dataclasses.replace(PRESETS[preset], **overrides)
     except ValueError as error:
         parser.error(str(error))
-    print(f"spade_lib train: preset {preset}, output folder {run_dir(config)}")
+    if os.environ.get("RANK", "0") == "0":  # torchrun starts one process per GPU: one message is enough
+        print(f"spade_lib train: preset {preset}, output folder {run_dir(config)}")
     try:
         train(config, resume=args.resume)
     except (CheckpointError, NonFiniteLossError) as error:

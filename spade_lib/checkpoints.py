@@ -101,13 +101,17 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
 
 
 def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); Windows cannot open folders, and needs no such step."""
-    if os.name == "posix":
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    """Make the rename itself durable, where the file system can: POSIX folders can be fsynced; Windows folders
+    and some network file systems (Colab's Google Drive) cannot, and there this best effort is skipped."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def save_checkpoint(path: PathLike, tensors: dict[str, torch.Tensor], state: dict, keep: int = 2) -> Path:
@@ -205,11 +209,11 @@ def join_state_dict(tensors: dict[str, torch.Tensor], saved: dict, prefix: str) 
 
 def rng_state() -> tuple[dict[str, torch.Tensor], dict]:
     """The random number generators' states (torch CPU and CUDA, NumPy, Python) as (tensors, JSON-able)."""
-    tensors = {"rng/torch_cpu": torch.get_rng_state()}
+    tensors = {"torch_cpu": torch.get_rng_state()}
     if torch.cuda.is_available():
-        tensors.update({f"rng/torch_cuda/{k}": s for k, s in enumerate(torch.cuda.get_rng_state_all())})
+        tensors.update({f"torch_cuda/{k}": s for k, s in enumerate(torch.cuda.get_rng_state_all())})
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    tensors["rng/numpy_keys"] = torch.from_numpy(keys.astype(np.int64))
+    tensors["numpy_keys"] = torch.from_numpy(keys.astype(np.int64))
     version, python_state, python_gauss = random.getstate()
     return tensors, {"numpy": [kind, int(pos), int(has_gauss), float(gauss)],
                      "python": [version, list(python_state), python_gauss]}
@@ -217,12 +221,12 @@ def rng_state() -> tuple[dict[str, torch.Tensor], dict]:
 
 def set_rng_state(tensors: dict[str, torch.Tensor], saved: dict) -> None:
     """Restore what ``rng_state`` captured (CUDA states only where the checkpoint and this machine have them)."""
-    torch.set_rng_state(tensors["rng/torch_cpu"])
-    cuda_keys = [f"rng/torch_cuda/{k}" for k in range(torch.cuda.device_count())]
+    torch.set_rng_state(tensors["torch_cpu"])
+    cuda_keys = [f"torch_cuda/{k}" for k in range(torch.cuda.device_count())]
     if cuda_keys and all(key in tensors for key in cuda_keys):
         torch.cuda.set_rng_state_all([tensors[key] for key in cuda_keys])
     kind, pos, has_gauss, gauss = saved["numpy"]
-    np.random.set_state((kind, tensors["rng/numpy_keys"].numpy().astype(np.uint32), pos, has_gauss, gauss))
+    np.random.set_state((kind, tensors["numpy_keys"].numpy().astype(np.uint32), pos, has_gauss, gauss))
     version, python_state, python_gauss = saved["python"]
     random.setstate((version, tuple(python_state), python_gauss))
 

@@ -342,6 +342,8 @@ class Trainer:
         factor = functools.partial(decay_factor, steps=config.steps, decay_fraction=config.decay_fraction)
         self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, factor) for name, opt in self.optimizers.items()}
         self.amp = config.amp and self.device.type == "cuda"
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # the input size never changes: let cuDNN pick its fastest convs
         self.scalers = {name: torch.amp.GradScaler(self.device.type, enabled=self.amp) for name in self.optimizers}
         if self.world_size > 1:
             torch.manual_seed(config.seed + self.rank)  # each process draws its own noise
