@@ -83,22 +83,21 @@ def find_regions(labels: torch.Tensor, edges: Optional[torch.Tensor], kernel_siz
     return Regions(mixed, band)
 
 
-def window_index(mask: torch.Tensor, kernel_size: int) -> torch.Tensor:
-    """For each True pixel of an (N, H, W) mask, in row-major order, the flat indices of its k x k window in
-    the map padded by k // 2 on each side: (P, k*k), tap t = row * k + column of the kernel."""
+def window_index(pixels, shape, kernel_size: int) -> torch.Tensor:
+    """For pixels = (image, y, x) (as ``mask.nonzero(as_tuple=True)`` gives them) of an (N, H, W) map, the flat
+    indices of their k x k windows in the map padded by k // 2 on each side: (P, k*k), tap t = row * k + col."""
     k = kernel_size
-    n, height, width = mask.shape
-    padded_height, padded_width = height + k - 1, width + k - 1
-    image, y, x = mask.nonzero(as_tuple=True)
+    image, y, x = pixels
+    padded_height, padded_width = shape[-2] + k - 1, shape[-1] + k - 1
     corner = (image * padded_height + y) * padded_width + x  # (P,) top-left pixel of the window
-    dy, dx = torch.meshgrid(torch.arange(k, device=mask.device), torch.arange(k, device=mask.device), indexing="ij")
+    dy, dx = torch.meshgrid(torch.arange(k, device=x.device), torch.arange(k, device=x.device), indexing="ij")
     return corner[:, None] + (dy * padded_width + dx).flatten()  # (P, k*k)
 
 
-def padded_windows(values: torch.Tensor, mask: torch.Tensor, kernel_size: int, fill) -> torch.Tensor:
-    """(N, H, W) values -> (P, k*k): the k x k window of each masked pixel, ``fill`` outside the image."""
+def padded_windows(values: torch.Tensor, windows: torch.Tensor, kernel_size: int, fill) -> torch.Tensor:
+    """(N, H, W) values -> (P, k*k): the values in the windows of ``window_index``, ``fill`` outside the image."""
     r = kernel_size // 2
-    return F.pad(values, (r, r, r, r), value=fill).flatten()[window_index(mask, kernel_size)]
+    return F.pad(values, (r, r, r, r), value=fill).flatten()[windows]
 
 
 def class_hidden(weight: torch.Tensor, bias: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -115,15 +114,15 @@ def class_gamma_beta(weight: torch.Tensor, bias: torch.Tensor, hidden_rows: torc
     return bias + hidden_rows @ weight.sum((2, 3)).t()
 
 
-def distinct_windows(labels: torch.Tensor, edges: Optional[torch.Tensor], mixed: torch.Tensor, kernel_size: int,
+def distinct_windows(labels: torch.Tensor, edges: Optional[torch.Tensor], windows: torch.Tensor, kernel_size: int,
                      num_classes: int):
-    """The k x k windows of the mixed pixels, each distinct one once: class ids (U, k*k) (``num_classes``
-    outside the image), edge values (U, k*k) or None, and for each mixed pixel the number of its window (P,)."""
-    ids = padded_windows(labels, mixed, kernel_size, fill=num_classes)  # (P, k*k)
+    """The given k x k windows, each distinct one once: class ids (U, k*k) (``num_classes`` outside the image),
+    edge values (U, k*k) or None, and for each window the number of its distinct one (P,)."""
+    ids = padded_windows(labels, windows, kernel_size, fill=num_classes)  # (P, k*k)
     if edges is None:
         distinct, which = torch.unique(ids, dim=0, return_inverse=True)
         return distinct, None, which
-    values = padded_windows(edges, mixed, kernel_size, fill=0.0)  # (P, k*k)
+    values = padded_windows(edges, windows, kernel_size, fill=0.0)  # (P, k*k)
     distinct, which = torch.unique(torch.cat([ids.to(values.dtype), values], 1), dim=0, return_inverse=True)
     taps = kernel_size * kernel_size
     return distinct[:, :taps].long(), distinct[:, taps:], which
@@ -141,7 +140,9 @@ def hidden_table(shared: nn.Conv2d, labels: torch.Tensor, edges: Optional[torch.
     weight, bias = shared.weight, shared.bias  # (hidden, label_channels, k, k), (hidden,)
     hidden, label_channels, k, _ = weight.shape
     num_classes = label_channels - (edges is not None)
-    window_ids, window_edges, which = distinct_windows(labels, edges, mixed, k, num_classes)
+    pixels = mixed.nonzero(as_tuple=True)
+    window_ids, window_edges, which = distinct_windows(labels, edges, window_index(pixels, labels.shape, k), k,
+                                                       num_classes)
     # row t * (num_classes + 1) + c of ``columns`` is W_s[:, c, t]; c = num_classes (outside the image) is zero
     columns = F.pad(weight[:, :num_classes].permute(2, 3, 1, 0), (0, 0, 0, 1)).reshape(-1, hidden)
     taps = torch.arange(k * k, device=labels.device) * (num_classes + 1)  # (k*k,)
@@ -150,7 +151,7 @@ def hidden_table(shared: nn.Conv2d, labels: torch.Tensor, edges: Optional[torch.
         pre = pre + window_edges @ weight[:, num_classes].reshape(hidden, k * k).t()
     rows = torch.cat([pre.new_zeros(1, hidden), class_hidden(weight, bias, num_classes), F.relu(pre)])
     index = labels + 1  # (N, H, W)
-    index[mixed] = 1 + num_classes + which
+    index[pixels] = 1 + num_classes + which
     return rows, index
 
 
@@ -166,12 +167,14 @@ def gamma_beta_table(weight: torch.Tensor, bias: torch.Tensor, hidden_rows: torc
     weight: (2C, hidden, k, k). Returns rows (num_classes + B, 2C) and index (N, H, W) long."""
     out, hidden, k, _ = weight.shape
     per_tap = (hidden_rows @ weight.permute(1, 2, 3, 0).reshape(hidden, k * k * out)).view(-1, out)  # (J*k*k, 2C)
-    rows_in_window = padded_windows(hidden_index, band, k, fill=0)  # (B, k*k); row 0 = zero outside the image
+    pixels = band.nonzero(as_tuple=True)
+    # the hidden row at each tap of each band pixel's window; row 0 (zeros) outside the image
+    rows_in_window = padded_windows(hidden_index, window_index(pixels, band.shape, k), k, fill=0)  # (B, k*k)
     taps = torch.arange(k * k, device=labels.device)
     band_rows = bias + F.embedding_bag(rows_in_window * (k * k) + taps, per_tap, mode="sum")  # (B, 2C)
     class_rows = class_gamma_beta(weight, bias, hidden_rows[1:1 + num_classes])  # (num_classes, 2C)
     index = labels.clone()  # (N, H, W)
-    index[band] = num_classes + torch.arange(band_rows.shape[0], device=labels.device)
+    index[pixels] = num_classes + torch.arange(band_rows.shape[0], device=labels.device)
     return torch.cat([class_rows, band_rows]), index
 
 
