@@ -39,8 +39,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torchvision
-from torch.nn.parallel import DistributedDataParallel
 from PIL import Image
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Sampler
 from tqdm.auto import tqdm
 
@@ -103,7 +103,8 @@ class TrainConfig:
     decay_fraction: float = option(0.5, "the learning rates decay linearly to 0 over this last fraction of "
                                         "the steps (paper: the last 100 of 200 epochs)", minimum=0, maximum=1)
     ema: bool = option(False, "keep an exponential moving average of the generator's weights for sampling")
-    ema_decay: float = option(0.999, "decay of the generator EMA", minimum=0, maximum=1)
+    ema_decay: float = option(0.999, "decay of the generator EMA (after a warm-up, see ema_decay())", minimum=0,
+                              maximum=1)
     amp: bool = option(True, "mixed precision (float16) on CUDA; ignored on CPU")
     channels_last: bool = option(True, "channels-last memory format on CUDA (faster convolutions); ignored on CPU")
     seed: int = option(0, "random seed: the same seed gives the same weights on CPU")
@@ -206,6 +207,12 @@ def decay_factor(step: int, steps: int, decay_fraction: float) -> float:
     decay_steps = round(steps * decay_fraction)
     start = steps - decay_steps
     return 1.0 if step < start or decay_steps == 0 else (steps - step) / decay_steps
+
+
+def ema_decay(step: int, decay: float) -> float:
+    """The EMA's decay at ``step``: ``min(decay, (1 + step) / (10 + step))``, the warm-up of TensorFlow's
+    ExponentialMovingAverage, so that early samples do not show the random initial weights."""
+    return min(decay, (1 + step) / (10 + step))
 
 
 @torch.no_grad()
@@ -334,6 +341,8 @@ class Trainer:
         self.vgg = self.perceptual_loss()
         self.loss_weights = LossWeights(feat=config.lambda_feat, vgg=config.lambda_vgg, kl=config.lambda_kl,
                                         gan_kind=config.gan_loss, perceptual=self.vgg is not None)
+        cuda = self.device.type == "cuda"
+        self.memory_format = torch.channels_last if cuda and config.channels_last else torch.contiguous_format
         self.place_networks()
         lr_G, lr_D, betas = learning_rates(config)
         g_params = list(self.generator.parameters()) + (list(self.encoder.parameters()) if self.encoder else [])
@@ -341,8 +350,8 @@ class Trainer:
                            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=lr_D, betas=betas)}
         factor = functools.partial(decay_factor, steps=config.steps, decay_fraction=config.decay_fraction)
         self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, factor) for name, opt in self.optimizers.items()}
-        self.amp = config.amp and self.device.type == "cuda"
-        if self.device.type == "cuda":
+        self.amp = config.amp and cuda
+        if cuda:
             torch.backends.cudnn.benchmark = True  # the input size never changes: let cuDNN pick its fastest convs
         self.scalers = {name: torch.amp.GradScaler(self.device.type, enabled=self.amp) for name in self.optimizers}
         if self.world_size > 1:
@@ -366,11 +375,10 @@ class Trainer:
     def place_networks(self) -> None:
         """Move the networks to the device (channels-last on CUDA); under DDP, SyncBatchNorm and DDP wrappers."""
         cuda = self.device.type == "cuda"
-        memory_format = torch.channels_last if cuda and self.config.channels_last else torch.preserve_format
         for module in self.networks().values():
-            module.to(self.device, memory_format=memory_format)
+            module.to(self.device, memory_format=self.memory_format)
         if self.vgg is not None:
-            self.vgg.to(self.device, memory_format=memory_format)
+            self.vgg.to(self.device, memory_format=self.memory_format)
         self.G, self.D, self.E = self.generator, self.discriminator, self.encoder
         if self.world_size > 1:
             if cuda:  # batch-norm statistics over the whole batch, as on one GPU (gloo on CPU has no SyncBatchNorm)
@@ -449,14 +457,12 @@ class Trainer:
     def train_step(self, batch: dict) -> dict[str, float]:
         """One step of the official recipe on a batch of the dataset; returns every loss term by name."""
         segmap = to_segmap(batch, self.config, self.device)
-        memory_format = torch.channels_last if self.device.type == "cuda" and self.config.channels_last \
-            else torch.contiguous_format
-        real = batch["image"].to(self.device).contiguous(memory_format=memory_format)  # (N, 3, H, W) in [-1, 1]
+        real = batch["image"].to(self.device).contiguous(memory_format=self.memory_format)  # (N, 3, H, W), [-1, 1]
         losses = {**self.generator_step(segmap, real), **self.discriminator_step(segmap, real)}
         for scheduler in self.schedulers.values():
             scheduler.step()
         if self.generator_ema is not None:
-            update_ema(self.generator_ema, self.generator, self.config.ema_decay)
+            update_ema(self.generator_ema, self.generator, ema_decay(self.step, self.config.ema_decay))
         self.step += 1
         return losses
 
@@ -476,7 +482,7 @@ class Trainer:
         finishes first. A NaN or Inf loss raises NonFiniteLossError and keeps the last good checkpoint."""
         bar = tqdm(total=self.config.steps, initial=self.step, desc="training", unit="step",
                    disable=not self.config.progress or self.rank != 0)
-        in_step = False
+        self.stop_reason, in_step = None, False
         try:
             with self.stop_on_signals():
                 for batch in self.batches():

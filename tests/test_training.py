@@ -9,7 +9,7 @@ import torch
 import spade_lib.losses
 from spade_lib import checkpoints
 from spade_lib.training import (NonFiniteLossError, StepBatches, Trainer, TrainConfig, decay_factor,
-                                learning_rates, plot_history, to_segmap)
+                                ema_decay, learning_rates, plot_history, to_segmap)
 
 
 @pytest.fixture(autouse=True)
@@ -44,6 +44,7 @@ def test_recipe_numbers():
     factors = [decay_factor(step, steps=10, decay_fraction=0.5) for step in range(11)]
     assert factors == [1, 1, 1, 1, 1, 1, 0.8, 0.6, 0.4, 0.2, 0]  # constant, then linear to 0 over the last half
     assert decay_factor(5, steps=10, decay_fraction=0.0) == 1.0
+    assert ema_decay(0, 0.999) == 0.1 and ema_decay(10**6, 0.999) == 0.999  # EMA warm-up
 
 
 def test_config_rejects_bad_values():
