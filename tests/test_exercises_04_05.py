@@ -13,7 +13,7 @@ CHECKS = [
     (lesson04.check_resblock_params, lesson04.solution_resblock_params),
     (lesson04.check_generator_forward, lesson04.solution_generator_forward),
     (lesson05.check_receptive_field, lesson05.solution_receptive_field),
-    (lesson05.check_spectral_normalize, lesson05.solution_spectral_normalize),
+    (lesson05.check_feature_sides, lesson05.solution_feature_sides),
     (lesson05.check_input_box, lesson05.solution_input_box),
 ]
 IDS = [check.__name__ for check, _ in CHECKS]
@@ -163,14 +163,18 @@ def test_receptive_field_matches_the_gradient_support_of_a_conv_stack():
     assert lesson05.expected_receptive_field(kernels, strides) == last - first + 1 == 70
 
 
-def test_spectral_norm_case_is_what_torch_uses():
-    weight, u, v, expected = lesson05.spectral_norm_case(0)
-    assert torch.allclose(lesson05.solution_spectral_normalize(weight, u, v), expected, atol=1e-6)
-    # u and v are far from converged, so the exact-sigma answer differs and gets its own hint
-    exact = weight / torch.linalg.matrix_norm(weight.reshape(weight.shape[0], -1), 2)
-    assert (exact - expected).abs().max() > 1e-3
-    result = lesson05.check_spectral_normalize(lambda w, u, v: w / torch.linalg.matrix_norm(w.reshape(w.shape[0], -1), 2))
-    assert not result and "exact" in result.message
+def test_expected_feature_sides_are_the_library_ones():
+    for size, n_layers in lesson05.FEATURE_SIDES_CASES:
+        assert lesson05.library_feature_sides(size, n_layers) == lesson05.expected_feature_sides(size, n_layers)
+    assert lesson05.expected_feature_sides(256, 4) == [129, 65, 33, 34, 35]
+    assert lesson05.expected_feature_sides(128, 4) == [65, 33, 17, 18, 19]
+
+
+def test_feature_sides_hints():
+    result = lesson05.check_feature_sides(lambda size, n: [size // 2 ** (k + 1) for k in range(n - 1)] + [size // 8] * 2)
+    assert not result and "+ 1" in result.message
+    result = lesson05.check_feature_sides(lambda size, n: lesson05.solution_feature_sides(size, n)[:-1])
+    assert not result and "sides" in result.message
 
 
 def test_receptive_field_and_box_hints():

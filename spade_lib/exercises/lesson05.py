@@ -8,9 +8,8 @@ hidden solutions.
 import math
 
 import torch
-import torch.nn.functional as F
 
-from . import Result, compare_tensors, hint, passed
+from . import Result, hint, passed
 
 # ----------------------------------------------------------------------------------------------------------------
 # Exercise 1: the receptive field of a stack of convolutions
@@ -71,67 +70,75 @@ def solution_receptive_field(kernel_sizes, strides):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Exercise 2: spectral normalization, one training step of it
+# Exercise 2: the side of every output of a PatchGAN
 
 
-def spectral_norm_case(seed):
-    """A spectral-normed conv whose stored u, v are random (not yet converged), and the weight torch uses."""
-    torch.manual_seed(seed)
-    conv = torch.nn.utils.parametrizations.spectral_norm(torch.nn.Conv2d(6, 10, 3))
-    sn = conv.parametrizations.weight[0]
+FEATURE_SIDES_CASES = [  # (input side, n_layers)
+    (256, 4),  # 129, 65, 33, 34, 35
+    (128, 4),  # the second scale: 65, 33, 17, 18, 19
+    (64, 4),
+    (100, 4),
+    (256, 3),
+    (256, 5),
+]
+
+
+def library_feature_sides(size, n_layers):
+    """The sides of spade_lib's PatchDiscriminator outputs, from a real (tiny) forward pass."""
+    from ..discriminator import PatchDiscriminator
+
+    D = PatchDiscriminator(1, n_layers=n_layers, ndf=1).eval()
     with torch.no_grad():
-        sn._u.copy_(F.normalize(torch.randn_like(sn._u), dim=0))
-        sn._v.copy_(F.normalize(torch.randn_like(sn._v), dim=0))
-    weight, u, v = conv.parametrizations.weight.original.detach().clone(), sn._u.clone(), sn._v.clone()
-    with torch.no_grad():
-        expected = conv.weight  # training mode: one power iteration, then W / sigma
-    return weight, u, v, expected
+        return [f.shape[-1] for f in D(torch.zeros(1, 1, size, size))]
 
 
-def check_spectral_normalize(spectral_normalize) -> Result:
-    """Exercise 2: ``spectral_normalize(weight, u, v)`` returns weight / sigma as torch computes it in training:
-    one power iteration from the stored u (out,) and v (in*k*k,), then sigma = u^T W v."""
-    for seed in (0, 1):
-        weight, u, v, expected = spectral_norm_case(seed)
+def expected_feature_sides(size, n_layers):
+    sides = []
+    for stride in [2] * (n_layers - 1) + [1, 1]:
+        size = (size + 2 * 2 - 4) // stride + 1
+        sides.append(size)
+    return sides
+
+
+def check_feature_sides(feature_sides) -> Result:
+    """Exercise 2: ``feature_sides(size, n_layers)`` returns the side of each of the n_layers + 1 outputs of a
+    PatchGAN (kernel 4, padding 2; strides 2 for conv_in and all blocks but the last, which has 1; conv_out 1)."""
+    for size, n_layers in FEATURE_SIDES_CASES:
+        case = f"feature_sides({size}, {n_layers})"
         try:
-            answer = spectral_normalize(weight.clone(), u.clone(), v.clone())
+            answer = feature_sides(size, n_layers)
         except Exception as error:
-            return hint(f"your function raised {type(error).__name__}: {error}. Reshape the (out, in, k, k) weight "
-                        f"to an (out, in*k*k) matrix first.")
+            return hint(f"{case} raised {type(error).__name__}: {error}")
+        expected = expected_feature_sides(size, n_layers)
         if answer is None:
-            return hint("return weight / sigma (same shape as weight). W = weight.reshape(out, -1); "
-                        "u = normalize(W v); v = normalize(W^T u); sigma = u . (W v).")
-        if not isinstance(answer, torch.Tensor):
-            return hint(f"return a tensor, got {type(answer).__name__}")
-        answer = answer.detach()
-        result = compare_tensors(answer, expected, "weight / sigma", atol=1e-6, rtol=1e-5)
-        if result:
+            return hint("return a list of n_layers + 1 ints. A conv gives o = floor((i + 2p - k) / s) + 1; here "
+                        "k = 4 and p = 2.")
+        try:
+            answer = [int(a) for a in answer]
+        except (TypeError, ValueError):
+            return hint(f"{case} should be a list of ints, got {answer!r}")
+        if answer == expected:
             continue
-        if answer.shape == expected.shape:
-            matrix = weight.reshape(weight.shape[0], -1)
-            exact = weight / torch.linalg.matrix_norm(matrix, 2)
-            if torch.allclose(answer, exact, atol=1e-6, rtol=1e-5):
-                return hint("that divides by the exact largest singular value. Torch does not compute an SVD: it "
-                            "estimates sigma with one power iteration from the stored u and v, so the answer "
-                            "differs a little while u and v have not converged.")
-            if torch.allclose(answer, weight / (u @ matrix @ v), atol=1e-6, rtol=1e-5):
-                return hint("do the power iteration before estimating sigma: u = normalize(W v), "
-                            "v = normalize(W^T u), then sigma = u . (W v).")
-            v_first = F.normalize(matrix.t() @ u, dim=0)
-            u_second = F.normalize(matrix @ v_first, dim=0)
-            if torch.allclose(answer, weight / (u_second @ matrix @ v_first), atol=1e-6, rtol=1e-5):
-                return hint("torch updates u first, from the stored v: u = normalize(W v), then "
-                            "v = normalize(W^T u).")
-        return result
-    return passed("weight / sigma matches torch's spectral_norm in training mode.")
+        if len(answer) != len(expected):
+            return hint(f"{case} should list {len(expected)} sides (conv_in, {n_layers - 1} blocks, conv_out), "
+                        f"got {len(answer)}.")
+        if answer[0] == size // 2:
+            return hint(f"{case}: the first output is {expected[0]}, not {size // 2}. With k = 4 and p = 2, "
+                        f"o = floor((i + 4 - 4) / s) + 1: do not forget the + 1.")
+        if answer[-2:] == [answer[-3]] * 2:
+            return hint(f"{case}: a stride-1 conv with k = 4 and p = 2 makes the map one pixel larger "
+                        f"(o = i + 1), which is why 33 becomes 34 and 35.")
+        return hint(f"{case} should be {expected}, got {answer}.")
+    return passed("right: 256 gives 129, 65, 33, 34, 35, and the second scale (128) 65, 33, 17, 18, 19.")
 
 
-def solution_spectral_normalize(weight, u, v):
-    matrix = weight.reshape(weight.shape[0], -1)  # (out, in*k*k)
-    u = F.normalize(matrix @ v, dim=0)  # one power iteration, u first (torch's order)
-    v = F.normalize(matrix.t() @ u, dim=0)
-    sigma = u @ matrix @ v  # the estimate of the largest singular value
-    return weight / sigma
+def solution_feature_sides(size, n_layers=4):
+    sides = []
+    strides = [2] * (n_layers - 1) + [1, 1]  # conv_in and the blocks but the last: 2; the last block, conv_out: 1
+    for s in strides:
+        size = (size + 2 * 2 - 4) // s + 1  # o = floor((i + 2p - k) / s) + 1 with k = 4, p = 2
+        sides.append(size)
+    return sides
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -196,4 +203,4 @@ def solution_input_box(o, kernel_sizes, strides, paddings):
     return first, last
 
 
-SOLUTIONS = {1: solution_receptive_field, 2: solution_spectral_normalize, 3: solution_input_box}
+SOLUTIONS = {1: solution_receptive_field, 2: solution_feature_sides, 3: solution_input_box}
