@@ -87,7 +87,7 @@ def mystery_step(nets: dict, segmap: torch.Tensor, real: torch.Tensor) -> dict:
 def check_mystery(answer) -> Result:
     """Exercise 2: which bug hides in ``mystery_step``? Answer "A", "B", "C" or "D" (see ``BUG_CHOICES``)."""
     if answer is None:
-        return hint("run the gradient-flow check on `terms` (flow_table and problems, or plot_flow), "
+        return hint("run the gradient-flow check on the mystery terms (flow_table and problems, or plot_flow), "
                     "then set answer to one of 'A', 'B', 'C', 'D'.")
     letter = str(answer).strip().upper()
     if letter not in BUG_CHOICES:
