@@ -38,20 +38,20 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 import torch.distributed as dist
-import torchvision
 from PIL import Image
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Sampler
 from tqdm.auto import tqdm
 
 from . import checkpoints, modes
-from .data import NUM_CLASSES, PALETTE, Landscapes
+from .data import NUM_CLASSES, Landscapes
 from .discriminator import MultiscaleDiscriminator
 from .encoder import StyleEncoder, reparameterize
 from .generator import SPADEGenerator, label_channels, make_segmap
 from .labels import LabelMap
 from .losses import (GAN_LOSSES, LossWeights, VGGLoss, discriminator_loss_terms, generator_loss_terms,
                      split_fake_real)
+from .viz import image_grid
 
 
 # -----------------------------------------------------------------------------------------------------------------
@@ -692,15 +692,11 @@ def load_generator(path, ema: bool = True, device="cpu"):
 
 
 def save_grid(path, labels: torch.Tensor, columns: list[torch.Tensor]) -> Path:
-    """Save a PNG grid: one row per label map, the colorized map first, then one image of every column.
-
-    ``labels``: (N, H, W) class ids; ``columns``: (N, 3, H, W) images in [-1, 1] (e.g. real, generated)."""
-    colors = torch.from_numpy(PALETTE).float().div(255)[labels.cpu()].permute(0, 3, 1, 2)  # (N, 3, H, W) in [0, 1]
-    rows = torch.stack([colors] + [(c.detach().float().cpu() + 1) / 2 for c in columns], 1)  # (N, columns, 3, H, W)
-    grid = torchvision.utils.make_grid(rows.flatten(0, 1), nrow=len(columns) + 1, padding=2, pad_value=1.0)
-    pixels = (grid.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()  # (H, W, 3)
+    """Save a PNG grid (``spade_lib.viz.image_grid``): one row per label map, the colorized map first, then one
+    image of every column. ``labels``: (N, H, W) class ids; ``columns``: (N, 3, H, W) images in [-1, 1]."""
+    rows = [[labels[i]] + [column[i].float() for column in columns] for i in range(len(labels))]
     buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
+    Image.fromarray(image_grid(rows)).save(buffer, format="PNG")
     checkpoints.atomic_write_bytes(path, buffer.getvalue())
     return Path(path)
 

@@ -50,8 +50,8 @@ def test_python_m_spade_lib_help():
 def test_train_writes_a_checkpoint_and_a_sample_grid(run):
     assert (run / "checkpoints" / "step_0000002.json").is_file()
     assert (run / "checkpoints" / "step_0000002.safetensors").is_file()
-    # 4 preview rows of label | real | generated, 32x32 each with 2-pixel borders
-    assert image_size(run / "samples" / "step_0000002.png") == (3 * 34 + 2, 4 * 34 + 2)
+    # 4 preview rows of label | real | generated, 32x32 each, 2 pixels apart
+    assert image_size(run / "samples" / "step_0000002.png") == (3 * 34 - 2, 4 * 34 - 2)
 
 
 def test_resume_with_other_settings_names_the_field(run, capsys):
@@ -65,7 +65,7 @@ def test_sample_from_the_dataset_in_a_style(run, tmp_path):
     code = main(["sample", "--checkpoint", str(run), "--dataset", "2", "--variants", "2", "--style", "sunset",
                  "--out", str(tmp_path)])
     assert code == 0
-    assert image_size(tmp_path / "grid_000.png") == (4 * 34 + 2, 2 * 34 + 2)  # label | real | 2 variants
+    assert image_size(tmp_path / "grid_000.png") == (4 * 34 - 2, 2 * 34 - 2)  # label | real | 2 variants
 
 
 def test_sample_from_label_pngs_with_a_style_image(run, tmp_path):
@@ -81,7 +81,7 @@ def test_sample_from_label_pngs_with_a_style_image(run, tmp_path):
     code = main(["sample", "--checkpoint", str(run), "--labels", str(labels), "--style-image",
                  str(tmp_path / "style.png"), "--variants", "3", "--out", str(tmp_path / "out")])
     assert code == 0
-    assert image_size(tmp_path / "out" / "grid_000.png") == (4 * 34 + 2, 2 * 34 + 2)  # label | 3 variants
+    assert image_size(tmp_path / "out" / "grid_000.png") == (4 * 34 - 2, 2 * 34 - 2)  # label | 3 variants
 
 
 def test_colour_label_images_are_refused_clearly(run, tmp_path, capsys):
