@@ -11,7 +11,6 @@ Every field of ``spade_lib.training.TrainConfig`` is an option of ``train`` (``-
 """
 import argparse
 import dataclasses
-import os
 import sys
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import torch
 
 from . import checkpoints, modes
 from .checkpoints import CheckpointError
-from .training import PRESETS, NonFiniteLossError, TrainConfig, run_dir, train
+from .training import PRESETS, NonFiniteLossError, Trainer, TrainConfig, run_dir
 
 SAMPLE_ROWS_PER_GRID = 8
 
@@ -56,12 +55,15 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
     try:
         config = dataclasses.replace(PRESETS[preset], **overrides)
+        trainer = Trainer(config)  # the networks check their sizes here
     except ValueError as error:
         parser.error(str(error))
-    if os.environ.get("RANK", "0") == "0":  # torchrun starts one process per GPU: one message is enough
+    if trainer.rank == 0:  # torchrun starts one process per GPU: one message is enough
         print(f"spade_lib train: preset {preset}, output folder {run_dir(config)}")
     try:
-        train(config, resume=args.resume)
+        if args.resume is not None:
+            trainer.load(args.resume)
+        trainer.fit()
     except (CheckpointError, NonFiniteLossError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

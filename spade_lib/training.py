@@ -750,12 +750,3 @@ def plot_history(history: list[dict], ax=None):
     ax.set(title="SPADE training losses", xlabel="step", ylabel="loss (weighted term)")
     ax.legend(loc="upper right", fontsize="small")
     return ax
-
-
-def train(config: TrainConfig, resume=None, callback=None) -> Trainer:
-    """Build a Trainer from ``config``, resume from ``resume`` (a path or "latest") if given, train, return it."""
-    trainer = Trainer(config)
-    if resume is not None:
-        trainer.load(resume)
-    trainer.fit(callback)
-    return trainer

@@ -95,6 +95,7 @@ def test_colour_label_images_are_refused_clearly(run, tmp_path, capsys):
     (["train", "--norm", "group"], "invalid choice: 'group'"),
     (["train", "--batch-size", "many"], "invalid int value: 'many'"),
     (["train", "--preset", "huge"], "invalid choice: 'huge'"),
+    (["train", "--size", "48", "--no-progress"], "width 48 must be a multiple of 2**5"),
     (["train", "--learning-rate", "1"], "unrecognized arguments: --learning-rate"),
     (["sample", "--style", "noon"], "not a Landscapes style; choose one of day, sunset"),
     (["sample", "--variants", "0"], "--variants and --dataset must be at least 1"),
