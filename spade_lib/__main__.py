@@ -17,9 +17,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from PIL import Image
+
 from . import checkpoints, modes
 from .checkpoints import CheckpointError
-from .training import PRESETS, NonFiniteLossError, Trainer, TrainConfig, run_dir
+from .data import NUM_CLASSES, STYLE_NAMES, Landscapes
+from .generator import make_segmap
+from .labels import check_labels, resize_labels
+from .training import (PRESETS, NonFiniteLossError, Trainer, TrainConfig, generate, load_generator, run_dir,
+                       save_grid)
 
 SAMPLE_ROWS_PER_GRID = 8
 
@@ -86,10 +92,6 @@ def find_checkpoint(path: Path) -> Path:
 
 def read_label_png(path: Path, num_classes: int) -> torch.Tensor:
     """(H, W) class ids from an indexed (palette) PNG or a single-channel PNG; a clear error for colour images."""
-    from PIL import Image
-
-    from .labels import check_labels
-
     image = Image.open(path)
     if image.mode not in ("P", "L", "I", "I;16"):
         raise ValueError(
@@ -103,9 +105,6 @@ def read_label_png(path: Path, num_classes: int) -> torch.Tensor:
 
 def load_label_maps(args, config: TrainConfig):
     """(labels (N, H, W), instances (N, H, W), real images (N, 3, H, W) or None) at the model's size."""
-    from .data import NUM_CLASSES, Landscapes
-    from .labels import resize_labels
-
     if args.labels is not None:
         files = sorted(Path(args.labels).glob("*.png"))
         if not files:
@@ -120,11 +119,7 @@ def load_label_maps(args, config: TrainConfig):
 
 def style_images(args, config: TrainConfig, count: int, real):
     """The images whose style the samples take: --style-image, or --style (the dataset's renderer), or None."""
-    from .data import Landscapes
-
     if args.style_image is not None:
-        from PIL import Image
-
         image = Image.open(args.style_image).convert("RGB").resize((config.size, config.size), Image.BICUBIC)
         pixels = torch.from_numpy(np.array(image)).permute(2, 0, 1).float() / 127.5 - 1  # (3, H, W) in [-1, 1]
         return pixels[None].expand(count, -1, -1, -1)
@@ -138,10 +133,6 @@ def style_images(args, config: TrainConfig, count: int, real):
 
 
 def run_sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .generator import make_segmap
-    from .data import NUM_CLASSES
-    from .training import generate, load_generator, save_grid
-
     try:
         path = find_checkpoint(Path(args.checkpoint))
         generator, encoder, config = load_generator(path, ema=args.ema)
@@ -172,6 +163,13 @@ def run_sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 # the parser
 
 
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m spade_lib", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -200,16 +198,16 @@ def build_parser() -> argparse.ArgumentParser:
     source = sample_parser.add_mutually_exclusive_group()
     source.add_argument("--labels", metavar="DIR", default=None,
                         help="a folder of label-map PNGs: indexed (palette) PNGs or single-channel PNGs of class ids")
-    source.add_argument("--dataset", metavar="N", type=int, default=4,
+    source.add_argument("--dataset", metavar="N", type=positive_int, default=4,
                         help="use the first N Landscapes samples (default: %(default)s)")
-    sample_parser.add_argument("--variants", metavar="N", type=int, default=1,
+    sample_parser.add_argument("--variants", metavar="N", type=positive_int, default=1,
                                help="images per label map, each with another style vector z (default: %(default)s)")
     style = sample_parser.add_mutually_exclusive_group()
     style.add_argument("--style-image", metavar="PATH", default=None,
                        help="take the style of this image (through the style encoder)")
-    style.add_argument("--style", metavar="NAME", default=None,
-                       help="a Landscapes style preset (day, sunset, night, ...): the layout is rendered in that "
-                            "style by the dataset's renderer and encoded")
+    style.add_argument("--style", choices=STYLE_NAMES, default=None,
+                       help="a Landscapes style preset: the layout is rendered in that style by the dataset's "
+                            "renderer and encoded (for your own label maps: Landscapes layouts in that style)")
     sample_parser.add_argument("--ema", action=argparse.BooleanOptionalAction, default=True,
                                help="use the averaged generator when the checkpoint has one (default: yes)")
     sample_parser.add_argument("--seed", type=int, default=0, help="seed of the style vectors (default: 0)")
@@ -227,12 +225,6 @@ def main(argv=None) -> int:
     if args.command == "train":
         return run_train(args, parser)
     if args.command == "sample":
-        if args.variants < 1 or args.dataset < 1:
-            parser.error("--variants and --dataset must be at least 1")
-        if args.style is not None:
-            from .data import STYLE_NAMES
-            if args.style not in STYLE_NAMES:
-                parser.error(f"--style {args.style!r} is not a Landscapes style; choose one of {', '.join(STYLE_NAMES)}")
         return run_sample(args, parser)
     print("python -m spade_lib evaluate: not available yet; it is filled in by the evaluation work "
           "(lesson 10, spade_lib.metrics).", file=sys.stderr)

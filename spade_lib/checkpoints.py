@@ -19,7 +19,7 @@ import random
 import re
 import tempfile
 from pathlib import Path
-from typing import Optional, Union
+from typing import Union
 
 import numpy as np
 import torch
