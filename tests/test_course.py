@@ -130,7 +130,7 @@ def test_lesson_outputs_are_stored_from_a_clean_default_run(path):
     assert counts == list(range(1, len(cells) + 1)), "re-run it top to bottom: `python3 course.py execute`"
     errors = [o for c in cells for o in c["outputs"] if o["output_type"] == "error"]
     assert not errors
-    setup_output = "".join(o.get("text", "") for o in cells[0]["outputs"])
+    setup_output = "".join("".join(o.get("text", "")) for o in cells[0]["outputs"])
     assert "mode: default" in setup_output, "stored outputs must come from default mode"
 
 
