@@ -208,10 +208,10 @@ def join_state_dict(tensors: dict[str, torch.Tensor], saved: dict, prefix: str) 
 
 
 def rng_state() -> tuple[dict[str, torch.Tensor], dict]:
-    """The random number generators' states (torch CPU and CUDA, NumPy, Python) as (tensors, JSON-able)."""
+    """The random number generators' states (torch CPU and the current GPU, NumPy, Python): (tensors, JSON-able)."""
     tensors = {"torch_cpu": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        tensors.update({f"torch_cuda/{k}": s for k, s in enumerate(torch.cuda.get_rng_state_all())})
+    if torch.cuda.is_initialized():  # the current GPU's (one GPU per process)
+        tensors["torch_cuda"] = torch.cuda.get_rng_state()
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
     tensors["numpy_keys"] = torch.from_numpy(keys.astype(np.int64))
     version, python_state, python_gauss = random.getstate()
@@ -220,11 +220,10 @@ def rng_state() -> tuple[dict[str, torch.Tensor], dict]:
 
 
 def set_rng_state(tensors: dict[str, torch.Tensor], saved: dict) -> None:
-    """Restore what ``rng_state`` captured (CUDA states only where the checkpoint and this machine have them)."""
+    """Restore what ``rng_state`` captured (the GPU's state where the checkpoint and this machine have one)."""
     torch.set_rng_state(tensors["torch_cpu"])
-    cuda_keys = [f"torch_cuda/{k}" for k in range(torch.cuda.device_count())]
-    if cuda_keys and all(key in tensors for key in cuda_keys):
-        torch.cuda.set_rng_state_all([tensors[key] for key in cuda_keys])
+    if "torch_cuda" in tensors and torch.cuda.is_available():
+        torch.cuda.set_rng_state(tensors["torch_cuda"])
     kind, pos, has_gauss, gauss = saved["numpy"]
     np.random.set_state((kind, tensors["numpy_keys"].numpy().astype(np.uint32), pos, has_gauss, gauss))
     version, python_state, python_gauss = saved["python"]

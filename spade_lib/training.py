@@ -327,7 +327,11 @@ class Trainer:
     ``fit()`` trains to ``config.steps``; ``load(path)`` resumes from a checkpoint; ``save()`` writes one.
     ``generator``, ``discriminator``, ``encoder`` (or None) and ``generator_ema`` (or None) are the plain
     ``nn.Module``s; ``G``, ``D``, ``E`` are the same wrapped in DistributedDataParallel when several processes
-    train. ``history`` holds the mean losses every ``config.log_every`` steps."""
+    train. ``history`` holds the mean losses every ``config.log_every`` steps.
+
+    Randomness (initial weights, the VAE's noise) comes from torch's global generator, seeded here: build, then
+    fit, and the same seed gives the same weights on CPU. A checkpoint holds the generator states, so a resumed
+    run continues exactly."""
 
     def __init__(self, config: TrainConfig):
         self.config = config
@@ -349,7 +353,8 @@ class Trainer:
         self.optimizers = {"generator": torch.optim.Adam(g_params, lr=lr_G, betas=betas),
                            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=lr_D, betas=betas)}
         factor = functools.partial(decay_factor, steps=config.steps, decay_fraction=config.decay_fraction)
-        self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, factor) for name, opt in self.optimizers.items()}
+        self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+                           for name, optimizer in self.optimizers.items()}
         self.amp = config.amp and cuda
         if cuda:
             torch.backends.cudnn.benchmark = True  # the input size never changes: let cuDNN pick its fastest convs
@@ -570,8 +575,8 @@ class Trainer:
                    for key, value in net.state_dict().items()}
         optimizers = {}
         for name, optimizer in self.optimizers.items():
-            optimizer_tensors, optimizers[name] = checkpoints.split_state_dict(optimizer.state_dict(), f"optimizer/{name}")
-            tensors.update(optimizer_tensors)
+            moments, optimizers[name] = checkpoints.split_state_dict(optimizer.state_dict(), f"optimizer/{name}")
+            tensors.update(moments)
         rng_tensors, rng = checkpoints.rng_state()
         tensors.update(self.gather_rng(rng_tensors))
         state = {"step": self.step, "config": asdict(self.config), "world_size": self.world_size,
@@ -612,7 +617,8 @@ class Trainer:
             self.schedulers[name].load_state_dict(state["schedulers"][name])
             self.scalers[name].load_state_dict(state["grad_scalers"][name])
         self.restore_rng(tensors, state, path)
-        self.meter.sums, self.meter.count = state["losses_since_last_log"]["sums"], state["losses_since_last_log"]["count"]
+        unlogged = state["losses_since_last_log"]
+        self.meter.sums, self.meter.count = unlogged["sums"], unlogged["count"]
         self.step, self.history, self.last_checkpoint, self.last_saved_step = \
             state["step"], state["history"], path, state["step"]
         return path

@@ -26,7 +26,8 @@ def run(tmp_path_factory):
     """A 2-step classroom run at tiny size, with a sample grid at step 2."""
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("run")
-    assert main(["train", "--preset", "classroom", *TINY, "--steps", "2", "--sample-every", "2", "--out", str(out)]) == 0
+    arguments = ["train", "--preset", "classroom", *TINY, "--steps", "2", "--sample-every", "2", "--out", str(out)]
+    assert main(arguments) == 0
     return out
 
 

@@ -168,7 +168,8 @@ def test_nan_loss_names_the_loss_and_keeps_the_last_good_checkpoint(tmp_path, mo
 
 def test_perceptual_loss_turns_off_with_the_loss_modules_message(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "no-cache"))
-    with pytest.warns(UserWarning, match="(?s)WITHOUT the perceptual loss.*VGG19 weights for the perceptual loss not found"):
+    message = "(?s)WITHOUT the perceptual loss.*VGG19 weights for the perceptual loss not found"
+    with pytest.warns(UserWarning, match=message):
         trainer = Trainer(tiny_config(tmp_path, perceptual=True))
     assert trainer.vgg is None and not trainer.loss_weights.perceptual
 
