@@ -37,6 +37,12 @@ def param_free_norm(norm: str, channels: int) -> nn.Module:
     raise ValueError(f"norm must be 'batch' or 'instance', got {norm!r}")
 
 
+def check_path(path: str) -> str:
+    if path not in PATHS:
+        raise ValueError(f"path must be one of {PATHS}, got {path!r}")
+    return path
+
+
 def check_inputs(layer: str, x: torch.Tensor, channels: int, segmap: Segmap) -> None:
     """Explain, with a ValueError, every way x and segmap can fail to fit a SPADE or CLADE layer."""
     if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != channels:
@@ -116,10 +122,8 @@ class SPADE(nn.Module):
         super().__init__()
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd (padding k // 2 keeps the size), got {kernel_size}")
-        if path not in PATHS:
-            raise ValueError(f"path must be one of {PATHS}, got {path!r}")
         self.channels, self.label_channels, self.hidden, self.kernel_size = channels, label_channels, hidden, kernel_size
-        self.path = path
+        self.path = check_path(path)
         self.param_free_norm = param_free_norm(norm, channels)
         pad = kernel_size // 2
         self.mlp_shared = nn.Sequential(nn.Conv2d(label_channels, hidden, kernel_size, padding=pad), nn.ReLU())
@@ -139,9 +143,7 @@ class SPADE(nn.Module):
 
         path: "dense" (the convolutions), "fast" (the lookups; class ids only), "auto" (fast unless the band
         is too large); default ``self.path``. memory_format: how to store them (torch.channels_last or not)."""
-        path = self.path if path is None else path
-        if path not in PATHS:
-            raise ValueError(f"path must be one of {PATHS}, got {path!r}")
+        path = self.path if path is None else check_path(path)
         self.last_band_fraction = None
         if is_one_hot(segmap):
             if path == "fast":
