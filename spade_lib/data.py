@@ -86,8 +86,10 @@ def _noise_table() -> np.ndarray:
         i = u.astype(np.int64)
         f = u - i
         f = f * f * (3.0 - 2.0 * f)  # smoothstep: the curve has no kinks at the control points
-        table += amplitude * (points[i % _NOISE_PERIOD] + (points[(i + 1) % _NOISE_PERIOD] - points[i % _NOISE_PERIOD]) * f)
-    return table / 1.05
+        left, right = points[i % _NOISE_PERIOD], points[(i + 1) % _NOISE_PERIOD]
+        table += amplitude * (left + (right - left) * f)
+    table /= 1.05
+    return np.append(table, table[0])  # one extra entry, so that entry i + 1 always exists
 
 
 def noise1d(u: np.ndarray) -> np.ndarray:
@@ -97,9 +99,9 @@ def noise1d(u: np.ndarray) -> np.ndarray:
     p = u * _NOISE_STEPS
     i = p.astype(np.int64)
     f = p - i
-    i %= len(table)
+    i %= len(table) - 1
     a = table[i]
-    return a + (table[(i + 1) % len(table)] - a) * f
+    return a + (table[i + 1] - a) * f
 
 
 def dome(t: np.ndarray) -> np.ndarray:
@@ -128,6 +130,7 @@ class Canvas:
         self.facing = np.zeros((height, width), np.float32)
         self.classes, self.instances, self.dists, self.tones, self.variants = [], [], [], [], []
         self._things = dict.fromkeys(THINGS, 0)
+        self.scene = None  # the Scene it shows, once make_layout has drawn it
 
     def add_object(self, cls: int, dist: float, tone: float, variant: int = 0, part_of: Optional[int] = None) -> int:
         """Add a row to the object table and return its index; ``part_of``: another part of that object (a trunk
@@ -157,17 +160,17 @@ class Canvas:
         c1 = min(self.width, int(np.ceil(x1 * self.height + 0.5)))
         return c0, self.xs[c0:max(c0, c1)]
 
-    def fill(self, obj, c0: int, top: np.ndarray, bottom, span=None, facing=None):
+    def fill(self, obj, c0: int, top: np.ndarray, bottom, span=None, facing=None, lean: float = 0.0):
         """Paint object ``obj`` (one id, or one per column) on the pixels of columns ``c0, c0 + 1, ...`` with
         ``top <= y < bottom``.
 
         ``shade`` becomes ``(y - top) / span`` (span defaults to the object's height in that column);
-        ``facing`` (one value per column, mountains only) says how much the slope there turns to the left."""
+        ``facing`` (one value per column, mountains only) says how much the slope below the top curve turns to
+        the left; it is carried down and sideways (``lean`` columns per row), the way spurs run down from peaks."""
         if len(top) == 0:
             return
-        bottom = np.broadcast_to(bottom, top.shape)
         r0 = max(0, int(np.floor(top.min() * self.height - 0.5)))
-        r1 = min(self.height, int(np.ceil(bottom.max() * self.height + 0.5)))
+        r1 = min(self.height, int(np.ceil(np.max(bottom) * self.height + 0.5)))
         if r0 >= r1:
             return
         y = self.ys[r0:r1, None]
@@ -176,7 +179,8 @@ class Canvas:
         np.copyto(self.obj[box], obj, where=inside)
         np.copyto(self.shade[box], (y - top) / (bottom - top + 1e-9 if span is None else span), where=inside)
         if facing is not None:
-            np.copyto(self.facing[box], facing, where=inside)
+            spur = np.arange(len(top)) + ((y - top) * lean * self.height).astype(np.int64)
+            np.copyto(self.facing[box], facing[np.clip(spur, 0, len(top) - 1)], where=inside)
 
 
 @dataclass
@@ -232,9 +236,7 @@ def surface_at(scene: Scene, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def add_sky(rng, canvas: Canvas, scene: Scene):
-    sky = canvas.add_object(SKY, dist=1.0, tone=rng.random())
-    canvas.obj[:] = sky
-    canvas.shade[:] = canvas.ys[:, None]
+    canvas.obj[:] = canvas.add_object(SKY, dist=1.0, tone=rng.random())
 
 
 def add_clouds(rng, canvas: Canvas, scene: Scene):
@@ -247,11 +249,12 @@ def add_clouds(rng, canvas: Canvas, scene: Scene):
         half_width = rng.uniform(0.06, 0.2) * (0.5 + nearness)
         height = half_width * rng.uniform(0.35, 0.9)
         cx, offset = rng.uniform(-0.1, WORLD_WIDTH + 0.1), rng.uniform(0, 900)
-        c0, x = canvas.columns(cx - half_width, cx + half_width)
-        d = dome((x - cx) / half_width)
-        lumps = 0.55 + 0.45 * noise1d((x - cx) * 5.0 / half_width + offset)  # about 5 lumps across
         cloud = canvas.add_object(CLOUD, dist=1.0, tone=rng.random())
-        canvas.fill(cloud, c0, base - height * d * lumps, base + 0.1 * height * d)
+        c0, x = canvas.columns(cx - half_width, cx + half_width)
+        if len(x):  # (off-screen in a square image: skip the work, but not the random draws)
+            d = dome((x - cx) / half_width)
+            lumps = 0.55 + 0.45 * noise1d((x - cx) * 5.0 / half_width + offset)  # about 5 lumps across
+            canvas.fill(cloud, c0, base - height * d * lumps, base + 0.1 * height * d)
 
 
 def add_mountains(rng, canvas: Canvas, scene: Scene):
@@ -271,13 +274,13 @@ def add_mountains(rng, canvas: Canvas, scene: Scene):
         ridge = scene.horizon - height * (smooth + 0.015 * rough)
         # the ridgeline's slope tells which way the flank below it faces (for the image only)
         facing = np.clip(slope(smooth, canvas.height) * height * 3.0, -1.0, 1.0)
-        dist = 0.95 - 0.12 * k
+        dist, lean = 0.95 - 0.12 * k, rng.choice([-0.8, 0.8])
         mountain = canvas.add_object(MOUNTAIN, dist=dist, tone=rng.random())
-        canvas.fill(mountain, c0, ridge, scene.horizon + 0.05, span=height, facing=facing)
+        canvas.fill(mountain, c0, ridge, scene.horizon + 0.05, span=height, facing=facing, lean=lean)
         if height > 0.15 * scene.horizon and rng.random() < 0.7:
             snow_line = scene.horizon - height * (rng.uniform(0.35, 0.75) + 0.1 * noise1d(x * 30.0 + offsets[3]))
             snow = canvas.add_object(SNOW, dist=dist, tone=rng.random())
-            canvas.fill(snow, c0, ridge, np.maximum(ridge, snow_line), span=height, facing=facing)
+            canvas.fill(snow, c0, ridge, np.maximum(ridge, snow_line), span=height, facing=facing, lean=lean)
 
 
 def slope(curve: np.ndarray, pixels_per_unit: int) -> np.ndarray:
@@ -387,10 +390,12 @@ def add_tree(rng, canvas: Canvas, scene: Scene, x_base: float, base: float):
     tone, offset = rng.random(), rng.uniform(0, 900)
     tree = canvas.add_object(TREE, dist=scene.distance(base), tone=tone, variant=int(conifer))
     trunk = canvas.add_object(TREE, dist=scene.distance(base), tone=tone, variant=TRUNK, part_of=tree)
+    c0, x = canvas.columns(x_base - half_width, x_base + half_width)
+    if not len(x):
+        return
     trunk_width = (0.07 if conifer else 0.1) * half_width
     t0, tx = canvas.columns(x_base - trunk_width, x_base + trunk_width)
     canvas.fill(trunk, t0, np.full_like(tx, base - 0.5 * height), base)
-    c0, x = canvas.columns(x_base - half_width, x_base + half_width)
     d = dome((x - x_base) / half_width)
     crown_top = tree_crown(x, x_base, half_width, base, height, conifer, offset)
     if conifer:
@@ -404,9 +409,11 @@ def add_bush(rng, canvas: Canvas, scene: Scene, x_base: float, base: float):
     height = (base - scene.horizon) * rng.uniform(0.12, 0.3)
     half_width = height * rng.uniform(0.9, 1.6)
     bush = canvas.add_object(BUSH, dist=scene.distance(base), tone=rng.random())
+    offset = rng.uniform(0, 900)
     c0, x = canvas.columns(x_base - half_width, x_base + half_width)
-    lumps = 0.75 + 0.25 * noise1d(x * 4.0 / half_width + rng.uniform(0, 900))
-    canvas.fill(bush, c0, base - height * dome((x - x_base) / half_width) * lumps, base)
+    if len(x):
+        lumps = 0.75 + 0.25 * noise1d(x * 4.0 / half_width + offset)
+        canvas.fill(bush, c0, base - height * dome((x - x_base) / half_width) * lumps, base)
 
 
 def add_rock(rng, canvas: Canvas, scene: Scene, x_base: float, base: float):
@@ -414,10 +421,12 @@ def add_rock(rng, canvas: Canvas, scene: Scene, x_base: float, base: float):
     height = (base - scene.horizon) * rng.uniform(0.06, 0.25)
     half_width = height * rng.uniform(1.0, 2.0)
     rock = canvas.add_object(ROCK, dist=scene.distance(base), tone=rng.random())
+    offset = rng.uniform(0, 900)
     c0, x = canvas.columns(x_base - half_width, x_base + half_width)
-    d = dome((x - x_base) / half_width)
-    facets = 0.85 + 0.15 * noise1d(x * 2.0 / half_width + rng.uniform(0, 900))
-    canvas.fill(rock, c0, base - height * np.minimum(1.0, 1.7 * d) * facets, base + 0.1 * height * d)
+    if len(x):
+        d = dome((x - x_base) / half_width)
+        facets = 0.85 + 0.15 * noise1d(x * 2.0 / half_width + offset)
+        canvas.fill(rock, c0, base - height * np.minimum(1.0, 1.7 * d) * facets, base + 0.1 * height * d)
 
 
 def add_ground_objects(rng, canvas: Canvas, scene: Scene):
@@ -433,10 +442,10 @@ def add_ground_objects(rng, canvas: Canvas, scene: Scene):
         ys = h + (1.0 - h) * rng.uniform(near_from, 1.15, n)
         return list(zip(ys, xs))
 
-    if rng.random() < 0.55:
+    if rng.random() < 0.6:
         for _ in range(rng.integers(1, 3)):
             items.append((h + (1.0 - h) * rng.uniform(0.02, 0.25), "forest", 0.0))
-    items += [(y, "tree", x) for y, x in random_ground_points(0.6, 6, near_from=0.15)]
+    items += [(y, "tree", x) for y, x in random_ground_points(0.7, 6, near_from=0.15)]
     items += [(y, "bush", x) for y, x in random_ground_points(0.65, 8)]
     items += [(y, "rock", x) for y, x in random_ground_points(0.6, 8)]
     for base, kind, x in sorted(items):
@@ -477,7 +486,7 @@ class Style:
     leaves: tuple  # albedos of broad-leaved trees and bushes (each tree draws one)
     needles: tuple = (0.10, 0.22, 0.10)  # albedo of conifers
     snow_cover: float = 0.0  # winter: how much of the ground and the trees is under snow
-    halo: float = 0.8  # brightness of that halo
+    halo: float = 0.8  # brightness of the halo around the sun
     stars: bool = False
     sun_disc: bool = False
 
@@ -485,7 +494,7 @@ class Style:
 STYLES = {
     "day": Style(sky_top=(0.20, 0.45, 0.85), sky_horizon=(0.68, 0.82, 0.95), sun=(1.0, 0.96, 0.88),
                  ambient=(0.42, 0.48, 0.60), sun_position=(0.7, -0.75), glow=0.3, halo=0.35,
-                 fog=0.35, fog_color=(0.72, 0.82, 0.94), grass=(0.34, 0.52, 0.16),
+                 fog=0.35, fog_color=(0.72, 0.82, 0.94), grass=(0.28, 0.45, 0.13),
                  leaves=((0.16, 0.34, 0.10), (0.22, 0.40, 0.12), (0.13, 0.30, 0.12))),
     "sunset": Style(sky_top=(0.22, 0.24, 0.50), sky_horizon=(1.0, 0.55, 0.25), sun=(1.0, 0.62, 0.32),
                     ambient=(0.30, 0.22, 0.34), sun_position=(0.6, -0.04), glow=0.35, fog=0.6,
@@ -496,7 +505,7 @@ STYLES = {
                   fog_color=(0.60, 0.45, 0.58), grass=(0.32, 0.48, 0.18),
                   leaves=((0.16, 0.32, 0.12), (0.20, 0.36, 0.14))),
     "night": Style(sky_top=(0.01, 0.02, 0.06), sky_horizon=(0.07, 0.11, 0.22), sun=(0.30, 0.36, 0.52),
-                   ambient=(0.05, 0.07, 0.13), sun_position=(0.75, -0.35), glow=0.04, fog=0.35,
+                   ambient=(0.07, 0.09, 0.16), sun_position=(0.75, -0.35), glow=0.04, fog=0.35,
                    fog_color=(0.06, 0.09, 0.17), grass=(0.30, 0.45, 0.22),
                    leaves=((0.16, 0.30, 0.16), (0.20, 0.34, 0.18)), stars=True, sun_disc=True),
     "autumn": Style(sky_top=(0.28, 0.48, 0.80), sky_horizon=(0.78, 0.82, 0.88), sun=(1.0, 0.90, 0.72),
@@ -504,7 +513,7 @@ STYLES = {
                     fog_color=(0.80, 0.80, 0.82), grass=(0.55, 0.50, 0.22),
                     leaves=((0.75, 0.36, 0.06), (0.62, 0.16, 0.05), (0.80, 0.62, 0.10), (0.45, 0.40, 0.10))),
     "winter": Style(sky_top=(0.42, 0.60, 0.88), sky_horizon=(0.84, 0.90, 0.97), sun=(0.95, 0.95, 1.0),
-                    ambient=(0.55, 0.62, 0.75), sun_position=(0.4, -0.45), glow=0.25, halo=0.3, fog=0.5,
+                    ambient=(0.55, 0.62, 0.75), sun_position=(0.4, -0.6), glow=0.25, halo=0.2, fog=0.5,
                     fog_color=(0.84, 0.89, 0.96), grass=(0.40, 0.45, 0.25),
                     leaves=((0.32, 0.26, 0.20), (0.36, 0.30, 0.24)), needles=(0.08, 0.17, 0.10),
                     snow_cover=0.85),
@@ -513,7 +522,7 @@ STYLES = {
                       fog_color=(0.72, 0.74, 0.77), grass=(0.30, 0.44, 0.18),
                       leaves=((0.15, 0.28, 0.10), (0.18, 0.32, 0.12))),
     "fog": Style(sky_top=(0.70, 0.72, 0.75), sky_horizon=(0.86, 0.87, 0.88), sun=(0.35, 0.35, 0.33),
-                 ambient=(0.75, 0.76, 0.78), sun_position=(0.5, -0.5), glow=0.0, fog=3.5,
+                 ambient=(0.75, 0.76, 0.78), sun_position=(0.5, -0.5), glow=0.0, fog=2.8,
                  fog_color=(0.84, 0.85, 0.86), grass=(0.30, 0.44, 0.18),
                  leaves=((0.15, 0.28, 0.10), (0.18, 0.32, 0.12))),
 }
@@ -522,7 +531,7 @@ STYLE_NAMES = tuple(STYLES)
 
 def jitter(style: Style, rng) -> Style:
     """A small random variation of a preset, so no two samples of one style look exactly alike."""
-    def vary(color, amount=0.06):
+    def vary(color, amount=0.04):
         return tuple(np.clip(np.asarray(color) * (1.0 + amount * rng.standard_normal(3)), 0.0, 1.0))
 
     sun_x, sun_y = style.sun_position
@@ -535,7 +544,6 @@ def jitter(style: Style, rng) -> Style:
 # Rendering: textures, materials, light, reflections, haze
 # ----------------------------------------------------------------------------------------------------------
 _TILE = 512  # texture tiles are made at this size, then resampled once per output resolution
-TEXTURES = ("coarse", "fine", "blades", "ripples", "relief")
 
 
 def _smooth_interpolation(cells: int) -> np.ndarray:
@@ -599,16 +607,13 @@ def textures_for(height: int) -> Textures:
     return Textures(tile, np.tile(tile, (1, 2, 3)))
 
 
-def on_the_ground(tile, horizon: float, offset, height: int, width: int) -> np.ndarray:
-    """(H, W) texture laid flat on the ground plane and seen in perspective: a ground point at image row y lies
-    at distance 1 / (y - horizon), so its patches shrink towards the horizon. Zero above the horizon."""
+def on_the_ground(textures: Textures, horizon: float, offset, height: int, width: int) -> np.ndarray:
+    """(H, W) patches for flat ground seen in perspective: rows of the coarse texture taken at the ground
+    distance 1 / (y - horizon), so that patches flatten into thin bands towards the horizon."""
     ys = (np.arange(height) + 0.5) / height
-    xs = (np.arange(width) + 0.5) / height
     distance = 1.0 / np.maximum(ys - horizon, 0.01)
-    v = (distance * 0.15 * height).astype(np.int64) + offset[0]
-    u = ((xs[None, :] - 0.5) * distance[:, None] * 0.15 * height + 1000 * height).astype(np.int64) + offset[1]
-    texture = np.take(tile, (v % height)[:, None] * height + u % height)
-    return texture * np.clip((ys - horizon) * 10.0, 0.0, 1.0)[:, None]  # fade out where it would alias
+    rows = (distance * 0.3 * height).astype(np.int64) % height + offset[0]
+    return textures.repeated[0, rows, offset[1]:offset[1] + width]
 
 
 @dataclass(frozen=True)
@@ -622,21 +627,22 @@ class Material:
     lit: float = 0.0  # how much direct light it gets (0 none ... 1 facing the sun)
     top_light: float = 0.0  # how much brighter the top is than the bottom (round things)
     relief: float = 0.0  # how much the relief texture shades it (rock facets)
+    flanks: float = 0.0  # how much the sun side of a mountain is brighter than the shadow side
     snow: float = 0.0  # how much snow it takes in winter
 
 
 MATERIALS = {
     SKY: Material((0.0, 0.0, 0.0)),
     CLOUD: Material((0.97, 0.97, 0.98), coarse=0.06, lit=0.75, top_light=0.9),
-    MOUNTAIN: Material((0.46, 0.42, 0.40), coarse=0.18, fine=0.08, tint=(0.02, 0.03, -0.02), lit=0.55,
-                       top_light=0.3, relief=0.55, snow=0.6),
-    SNOW: Material((0.93, 0.95, 1.0), coarse=0.03, fine=0.02, lit=0.65, top_light=0.3, relief=0.5),
+    MOUNTAIN: Material((0.42, 0.38, 0.35), coarse=0.18, fine=0.08, tint=(0.03, 0.02, -0.02), lit=0.5,
+                       top_light=0.3, relief=0.7, flanks=0.45, snow=0.6),
+    SNOW: Material((0.93, 0.95, 1.0), coarse=0.03, fine=0.02, lit=0.65, top_light=0.3, relief=0.5, flanks=0.35),
     WATER: Material((0.08, 0.20, 0.26), lit=0.3),
     SAND: Material((0.80, 0.70, 0.52), coarse=0.08, fine=0.10, tint=(0.03, 0.02, 0.0), lit=0.75, relief=0.1,
                    snow=1.0),
     GRASS: Material((0.34, 0.52, 0.16), coarse=0.18, fine=0.06, blades=0.10, tint=(0.10, 0.04, -0.06),
                     lit=0.55, snow=1.0),
-    TREE: Material((0.14, 0.30, 0.10), coarse=0.08, fine=0.30, lit=0.55, top_light=0.8, relief=0.15, snow=0.45),
+    TREE: Material((0.14, 0.30, 0.10), coarse=0.08, fine=0.30, lit=0.55, top_light=0.8, relief=0.15, snow=0.3),
     ROCK: Material((0.46, 0.45, 0.43), coarse=0.12, fine=0.18, lit=0.55, top_light=0.8, relief=0.5, snow=0.5),
     BUSH: Material((0.22, 0.40, 0.12), coarse=0.06, fine=0.30, lit=0.55, top_light=0.8, relief=0.1, snow=0.7),
     DIRT: Material((0.50, 0.38, 0.26), coarse=0.12, fine=0.14, tint=(0.04, 0.02, 0.0), lit=0.72, relief=0.1,
@@ -724,7 +730,7 @@ def render_image(label, obj, shade, facing, albedo, dist, horizon: float, style:
     d = np.take(dist, obj)
     flat = d < 0  # meadows, beaches, water, paths: lie on the ground plane
     d = np.where(flat, (0.8 * 0.02 / (np.maximum(ys - horizon, 0.0) + 0.02))[:, None], d)
-    patches = np.where(flat, on_the_ground(textures.tile[0], horizon, offset, height, width), coarse)
+    patches = np.where(flat, on_the_ground(textures, horizon, offset, height, width), coarse)
 
     def per_pixel(field):
         return np.take(material_table(field), label, axis=-1)
@@ -732,8 +738,8 @@ def render_image(label, obj, shade, facing, albedo, dist, horizon: float, style:
     # surface colour: the object's albedo, patches of another tint, grain, snow in winter
     surface = np.take(albedo, obj, axis=1) * (1.0 + per_pixel("tint") * patches)
     grain = 1.0 + per_pixel("coarse") * patches + per_pixel("fine") * fine + per_pixel("blades") * blades * nearness
-    # mountains: forest on the lower slopes
-    foothills = np.clip((shade - 0.5) * 2.5, 0.0, 0.7) * (label == MOUNTAIN)
+    # mountains: forest on the lower slopes, up to a ragged tree line
+    foothills = np.clip(1.0 + (ys[:, None] - horizon) / 0.06 + 0.5 * coarse, 0.0, 0.8) * (label == MOUNTAIN)
     surface = surface + (0.8 * np.asarray(style.needles, np.float32)[:, None, None] - surface) * foothills
     if style.snow_cover:
         top_side = per_pixel("top_light") * (0.5 - shade)  # snow stays on the tops of trees and rocks
@@ -742,7 +748,7 @@ def render_image(label, obj, shade, facing, albedo, dist, horizon: float, style:
     # light: ambient everywhere, the sun on tops and on facets of the relief
     sun_side = 1.0 if style.sun_position[0] < 0.5 else -1.0  # +1: the sun shines from the left
     lit = np.clip(per_pixel("lit") + per_pixel("top_light") * (0.5 - shade) + per_pixel("relief") * 0.25 * relief
-                  + 0.3 * sun_side * facing * (1.0 - 0.6 * shade), 0.0, 1.0)
+                  + per_pixel("flanks") * sun_side * facing, 0.0, 1.0)
     sun, ambient = np.asarray(style.sun, np.float32), np.asarray(style.ambient, np.float32)
     color = surface * np.maximum(grain, 0.2) * (ambient[:, None, None] + sun[:, None, None] * lit)
 
@@ -769,7 +775,11 @@ def render_image(label, obj, shade, facing, albedo, dist, horizon: float, style:
 # ----------------------------------------------------------------------------------------------------------
 def check_size(size):
     """(H, W) from an int or a pair, or a ValueError that says what sizes work."""
-    height, width = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
+    if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+        size = (size, size)
+    if not (isinstance(size, (tuple, list)) and len(size) == 2 and all(isinstance(s, (int, np.integer)) for s in size)):
+        raise ValueError(f"size must be an int (a square image) or a pair of ints (H, W), got {size!r}")
+    height, width = size
     if not MIN_SIZE <= height <= MAX_SIZE:
         raise ValueError(f"Landscapes height must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {height}; "
                          f"pass e.g. size=128 (square) or size=(128, 256) (2:1)")

@@ -67,8 +67,8 @@ def show_label(label, ax=None, legend: bool = True, title: str = None):
 
 def show_grid(rows, titles=None, row_titles=None, size: float = 2.5):
     """Show a grid of pictures: ``rows`` is a list of rows, each a list of label maps (H, W) and images
-    (3, H, W) in [-1, 1]. ``titles``: one per column (shown above the first row); ``row_titles``: one per row.
-    Axes are off. Returns the matplotlib figure."""
+    (3, H, W) in [-1, 1]. ``titles``: one per column (shown above the first row), or one list per row (a title
+    above every picture); ``row_titles``: one per row, at the left. Axes are off. Returns the figure."""
     import matplotlib.pyplot as plt
 
     rows = [list(row) for row in rows]
@@ -81,13 +81,23 @@ def show_grid(rows, titles=None, row_titles=None, size: float = 2.5):
             ax.set_axis_off()
             if c < len(row):
                 ax.imshow(as_rgb(row[c]))
-            if r == 0 and titles is not None and c < len(titles):
-                ax.set_title(titles[c])
+            title = cell_title(titles, r, c)
+            if title:
+                ax.set_title(title)
         if row_titles is not None:
             axes[r, 0].text(-0.04, 0.5, row_titles[r], transform=axes[r, 0].transAxes, rotation=90,
                             ha="right", va="center")
     fig.tight_layout()
     return fig
+
+
+def cell_title(titles, row: int, col: int):
+    """The title of one cell: from a list per row, or from one list of column titles (first row only)."""
+    if not titles:
+        return None
+    if isinstance(titles[0], (list, tuple)):
+        return titles[row][col] if row < len(titles) and col < len(titles[row]) else None
+    return titles[col] if row == 0 and col < len(titles) else None
 
 
 def image_grid(rows, pad: int = 2) -> np.ndarray:
