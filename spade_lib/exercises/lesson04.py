@@ -197,9 +197,8 @@ def check_generator_forward(generator_forward) -> Result:
                 return hint(f"with upsampling={upsampling!r} your function raised {type(error).__name__}: {error}. "
                             f"Remember: G.fc takes the segmap resized (nearest) to (G.sh, G.sw).")
         if answer is None:
-            return hint("return the image: fc on the segmap resized to the start grid, then head_0, up, "
-                        "G_middle_0, G_middle_1, and up + block for up_0 ... up_3; conv_img on the leaky ReLU "
-                        "(0.2), then tanh.")
+            return hint("return the image, an (N, 3, H, W) tensor: start with G.fc on the segmap resized to "
+                        "(G.sh, G.sw), then follow the table of the upsampling path, block by block.")
         result = compare_tensors(answer, expected, f"the image (upsampling={upsampling!r})", atol=1e-4)
         if not result:
             if isinstance(answer, torch.Tensor) and answer.shape == expected.shape:
