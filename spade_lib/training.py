@@ -109,6 +109,8 @@ class TrainConfig:
     channels_last: bool = option(True, "channels-last memory format on CUDA (faster convolutions); ignored on CPU")
     seed: int = option(0, "random seed: the same seed gives the same weights on CPU")
     workers: int = option(2, "data-loading worker processes (0: load in the training process)", minimum=0)
+    threads: int = option(0, "CPU threads of torch (0: torch's default, one per core); on a busy or shared CPU, 1 "
+                             "can be several times faster", minimum=0)
     device: str = option("auto", "'auto' (CUDA when present, see spade_lib.modes), 'cpu', 'cuda' or 'cuda:1'")
     # bookkeeping: these may change when resuming (BOOKKEEPING_FIELDS)
     name: str = option("official", "run name; the default output folder is runs/<name> (on Colab: on Drive)")
@@ -132,16 +134,17 @@ class TrainConfig:
 
 
 BOOKKEEPING_FIELDS = ("name", "out", "save_every", "sample_every", "log_every", "keep_checkpoints", "progress",
-                      "workers", "device")  # they change nothing in the weights, so a resumed run may change them
+                      "workers", "threads", "device")  # a resumed run may change them: they are not the model's
 
 PRESETS = {
     # the official recipe (REFERENCE.md) on Landscapes at 256x256: a multi-GPU job
     "official": TrainConfig(),
     # 2 CPU cores, an hour or two: 64x64 with the style encoder; SPADE's hidden width 32 instead of 128 (12 classes
-    # need no more, and it halves the time); no VGG (a 548 MB download, and slow on a CPU)
+    # need no more, and it halves the time); no VGG (a 548 MB download, and slow on a CPU). One thread: measured
+    # 8-18 images/s on 2 shared cores, where two threads gave 2-11.
     "classroom": TrainConfig(
         name="classroom", size=64, ngf=16, ndf=32, spade_hidden=32, batch_size=8, use_vae=True, perceptual=False,
-        ema=True, steps=4000, dataset_size=4000, workers=0, save_every=250, sample_every=250),
+        ema=True, steps=6000, dataset_size=4000, workers=0, threads=1, save_every=250, sample_every=250),
     # a Colab T4 in a class period (about 30 minutes, estimated, see the lesson-08 notes): 128x128, mixed
     # precision; the perceptual loss when its weights were downloaded (spade_lib.losses.download_vgg19)
     "colab": TrainConfig(
@@ -338,6 +341,8 @@ class Trainer:
         self.rank, self.world_size, self.device = init_distributed(config.device)
         if config.batch_size % self.world_size:
             raise ValueError(f"batch_size {config.batch_size} must be divisible by the {self.world_size} processes")
+        if config.threads:
+            torch.set_num_threads(config.threads)
         modes.seed_everything(config.seed)  # the same initial weights in every process
         self.generator, self.discriminator = build_generator(config), build_discriminator(config)
         self.encoder = build_encoder(config)
