@@ -26,8 +26,10 @@ everything into haze. Different styles of the same label map give different phot
 that the style encoder of lesson 07 learns.
 
     >>> ds = Landscapes(size=128)
-    >>> sample = ds[0]            # dict: label, instance, image, style
-    >>> ds.render(0, "sunset")    # the same layout in another style
+    >>> sample = ds[0]                      # dict: label, instance, image, style
+    >>> ds.render(0, "sunset")              # the same layout in another style
+    >>> ds.layout(0)                        # label and instance only (fast)
+    >>> render_labels(my_label, "winter")   # a photo of any label map, e.g. a painted one
 """
 import functools
 from dataclasses import dataclass, replace
@@ -515,8 +517,8 @@ STYLES = {
     "winter": Style(sky_top=(0.42, 0.60, 0.88), sky_horizon=(0.84, 0.90, 0.97), sun=(0.95, 0.95, 1.0),
                     ambient=(0.55, 0.62, 0.75), sun_position=(0.4, -0.6), glow=0.25, halo=0.2, fog=0.5,
                     fog_color=(0.84, 0.89, 0.96), grass=(0.40, 0.45, 0.25),
-                    leaves=((0.32, 0.26, 0.20), (0.36, 0.30, 0.24)), needles=(0.08, 0.17, 0.10),
-                    snow_cover=0.85),
+                    leaves=((0.20, 0.16, 0.13), (0.24, 0.19, 0.15)), needles=(0.08, 0.17, 0.10),
+                    snow_cover=0.95),
     "overcast": Style(sky_top=(0.52, 0.55, 0.60), sky_horizon=(0.76, 0.78, 0.80), sun=(0.30, 0.30, 0.30),
                       ambient=(0.72, 0.74, 0.78), sun_position=(0.5, -0.6), glow=0.0, fog=0.9,
                       fog_color=(0.72, 0.74, 0.77), grass=(0.30, 0.44, 0.18),
@@ -642,7 +644,7 @@ MATERIALS = {
                    snow=1.0),
     GRASS: Material((0.34, 0.52, 0.16), coarse=0.18, fine=0.06, blades=0.10, tint=(0.10, 0.04, -0.06),
                     lit=0.55, snow=1.0),
-    TREE: Material((0.14, 0.30, 0.10), coarse=0.08, fine=0.30, lit=0.55, top_light=0.8, relief=0.15, snow=0.3),
+    TREE: Material((0.14, 0.30, 0.10), coarse=0.08, fine=0.30, lit=0.55, top_light=0.8, relief=0.15, snow=0.2),
     ROCK: Material((0.46, 0.45, 0.43), coarse=0.12, fine=0.18, lit=0.55, top_light=0.8, relief=0.5, snow=0.5),
     BUSH: Material((0.22, 0.40, 0.12), coarse=0.06, fine=0.30, lit=0.55, top_light=0.8, relief=0.1, snow=0.7),
     DIRT: Material((0.50, 0.38, 0.26), coarse=0.12, fine=0.14, tint=(0.04, 0.02, 0.0), lit=0.72, relief=0.1,
@@ -801,7 +803,7 @@ class Landscapes(torch.utils.data.Dataset):
     ``ds[i]`` is a dict with ``label`` (H, W) long class ids (see ``CLASS_NAMES``), ``instance`` (H, W) long
     instance ids (``class * 1000 + k`` for each cloud, tree, rock and bush, ``class * 1000`` for stuff),
     ``image`` (3, H, W) float in [-1, 1], and ``style``, the index in ``STYLE_NAMES`` of the preset it was
-    rendered in. ``ds.render(i, style)`` gives the same layout in a chosen style.
+    rendered in. ``ds.render(i, style)`` gives the same layout in a chosen style, ``ds.layout(i)`` only the maps.
 
     size: an int (square) or (H, W) with W = H or 2 H, H from 32 to 512. styles: the names to draw from
     (default all of ``STYLE_NAMES``)."""
