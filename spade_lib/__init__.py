@@ -6,6 +6,6 @@ read next to the course in ``notebooks/``. Each module says which lesson builds 
 """
 __version__ = "0.1.0"
 
-from .modes import by_mode, device, mode, seed_everything, setup
+from .modes import by_mode, device, mode, progress, seed_everything, setup
 
-__all__ = ["__version__", "by_mode", "device", "mode", "seed_everything", "setup"]
+__all__ = ["__version__", "by_mode", "device", "mode", "progress", "seed_everything", "setup"]

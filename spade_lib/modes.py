@@ -50,3 +50,14 @@ def setup(seed: int = 0):
     name = torch.cuda.get_device_name(where) if where.type == "cuda" else "CPU"
     print(f"spade_lib {__version__} · mode: {mode()} · device: {where} ({name}) · torch {torch.__version__}")
     return mode(), where
+
+
+def progress(iterable=None, enabled: bool = True, **kwargs):
+    """A ``tqdm.auto`` progress bar (a widget in Jupyter, text elsewhere) for cells that take a while.
+
+    ``TQDM_DISABLE=1`` (set by the test command and by ``course.py execute``) turns every bar off, so stored
+    outputs and CI logs hold no half-drawn bars; tqdm itself ignores that variable once ``disable=`` is passed."""
+    from tqdm.auto import tqdm
+
+    hidden = not enabled or os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
+    return tqdm(iterable, disable=hidden, **kwargs)

@@ -41,7 +41,6 @@ import torch.distributed as dist
 from PIL import Image
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Sampler
-from tqdm.auto import tqdm
 
 from . import checkpoints, modes
 from .data import NUM_CLASSES, Landscapes
@@ -490,8 +489,8 @@ class Trainer:
         Every ``save_every`` steps, at the end, and when stopped (Ctrl-C, SIGTERM, or KeyboardInterrupt raised by
         ``callback(trainer, losses)``, called after every step) a checkpoint is saved; the current step always
         finishes first. A NaN or Inf loss raises NonFiniteLossError and keeps the last good checkpoint."""
-        bar = tqdm(total=self.config.steps, initial=self.step, desc="training", unit="step",
-                   disable=not self.config.progress or self.rank != 0)
+        bar = modes.progress(total=self.config.steps, initial=self.step, desc="training", unit="step",
+                       enabled=self.config.progress and self.rank == 0)
         self.stop_reason, in_step = None, False
         try:
             with self.stop_on_signals():
