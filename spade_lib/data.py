@@ -172,7 +172,8 @@ class Canvas:
         if len(top) == 0:
             return
         r0 = max(0, int(np.floor(top.min() * self.height - 0.5)))
-        r1 = min(self.height, int(np.ceil(np.max(bottom) * self.height + 0.5)))
+        lowest = bottom.max() if isinstance(bottom, np.ndarray) else bottom
+        r1 = min(self.height, int(np.ceil(lowest * self.height + 0.5)))
         if r0 >= r1:
             return
         y = self.ys[r0:r1, None]
@@ -276,7 +277,7 @@ def add_mountains(rng, canvas: Canvas, scene: Scene):
         ridge = scene.horizon - height * (smooth + 0.015 * rough)
         # the ridgeline's slope tells which way the flank below it faces (for the image only)
         facing = np.clip(slope(smooth, canvas.height) * height * 3.0, -1.0, 1.0)
-        dist, lean = 0.95 - 0.12 * k, rng.choice([-0.8, 0.8])
+        dist, lean = 0.95 - 0.12 * k, (0.8 if rng.random() < 0.5 else -0.8)
         mountain = canvas.add_object(MOUNTAIN, dist=dist, tone=rng.random())
         canvas.fill(mountain, c0, ridge, scene.horizon + 0.05, span=height, facing=facing, lean=lean)
         if height > 0.15 * scene.horizon and rng.random() < 0.7:
@@ -305,8 +306,8 @@ def add_ground(rng, canvas: Canvas, scene: Scene):
     scene.ground = canvas.add_object(GRASS, dist=-1.0, tone=rng.random())
     rolling = h + 0.004 * noise1d(x * 6.0 + rng.uniform(0, 900))
     canvas.fill(scene.ground, c0, rolling, 1.01, span=1.0 - h)
-    kind = rng.choice(3, p=[0.3, 0.4, 0.3])
-    if kind == 0:  # sea: a flat horizon, a wavy shore line, a beach
+    kind = rng.random()  # below 0.3: a sea, below 0.7: a lake, else only meadows
+    if kind < 0.3:  # sea: a flat horizon, a wavy shore line, a beach
         depth = rng.uniform(0.05, 0.5) * (1.0 - h)
         beach = rng.uniform(0.02, 0.12) * (1.0 - h) if rng.random() < 0.85 else 0.0
         scene.sea_shore = (rng.uniform(0, 900), depth, 0.3 * depth, rng.uniform(-0.3, 0.3) * depth, beach)
@@ -316,7 +317,7 @@ def add_ground(rng, canvas: Canvas, scene: Scene):
             canvas.fill(sand, c0, np.full_like(x, h), shore + beach, span=1.0 - h)
         water = canvas.add_object(WATER, dist=-1.0, tone=rng.random())
         canvas.fill(water, c0, np.full_like(x, h), shore, span=1.0 - h)
-    elif kind == 1:  # lake: a flattened blob whose size follows perspective
+    elif kind < 0.7:  # lake: a flattened blob whose size follows perspective
         cy = h + rng.uniform(0.08, 0.5) * (1.0 - h)
         cx = rng.uniform(0.1, 0.9) + (1.0 if rng.random() < 0.4 else 0.0)
         half_width = rng.uniform(0.25, 0.8)
@@ -366,7 +367,7 @@ def add_forest(rng, canvas: Canvas, scene: Scene, base: float):
     start, length = rng.uniform(-0.2, WORLD_WIDTH), rng.uniform(0.3, 1.6)
     height = depth * rng.uniform(1.0, 2.2)
     half_width = height * rng.uniform(0.25, 0.4)
-    conifer_share = rng.choice([0.0, 0.5, 1.0])
+    conifer_share = rng.integers(3) / 2  # none, half or all of them
     centres = np.arange(start, start + length, half_width * rng.uniform(0.7, 1.1))
     n = len(centres)
     centres = centres + rng.uniform(-0.3, 0.3, n) * half_width
@@ -450,12 +451,14 @@ def add_ground_objects(rng, canvas: Canvas, scene: Scene):
     items += [(y, "tree", x) for y, x in random_ground_points(0.7, 6, near_from=0.15)]
     items += [(y, "bush", x) for y, x in random_ground_points(0.65, 8)]
     items += [(y, "rock", x) for y, x in random_ground_points(0.6, 8)]
-    for base, kind, x in sorted(items):
+    items.sort()
+    on_grass = surface_at(scene, np.array([x for _, _, x in items]), np.array([y for y, _, _ in items])) == GRASS
+    for (base, kind, x), grass in zip(items, on_grass):
         if kind == "forest":
             add_forest(rng, canvas, scene, base)
         elif kind == "rock":
             add_rock(rng, canvas, scene, x, base)
-        elif surface_at(scene, x, base) == GRASS:
+        elif grass:  # trees and bushes do not grow in water or sand
             (add_tree if kind == "tree" else add_bush)(rng, canvas, scene, x, base)
 
 
@@ -517,7 +520,7 @@ STYLES = {
     "winter": Style(sky_top=(0.42, 0.60, 0.88), sky_horizon=(0.84, 0.90, 0.97), sun=(0.95, 0.95, 1.0),
                     ambient=(0.55, 0.62, 0.75), sun_position=(0.4, -0.6), glow=0.25, halo=0.2, fog=0.5,
                     fog_color=(0.84, 0.89, 0.96), grass=(0.40, 0.45, 0.25),
-                    leaves=((0.20, 0.16, 0.13), (0.24, 0.19, 0.15)), needles=(0.08, 0.17, 0.10),
+                    leaves=((0.15, 0.10, 0.07), (0.18, 0.12, 0.08)), needles=(0.08, 0.17, 0.10),
                     snow_cover=0.95),
     "overcast": Style(sky_top=(0.52, 0.55, 0.60), sky_horizon=(0.76, 0.78, 0.80), sun=(0.30, 0.30, 0.30),
                       ambient=(0.72, 0.74, 0.78), sun_position=(0.5, -0.6), glow=0.0, fog=0.9,
@@ -532,14 +535,15 @@ STYLE_NAMES = tuple(STYLES)
 
 
 def jitter(style: Style, rng) -> Style:
-    """A small random variation of a preset, so no two samples of one style look exactly alike."""
-    def vary(color, amount=0.04):
-        return tuple(np.clip(np.asarray(color) * (1.0 + amount * rng.standard_normal(3)), 0.0, 1.0))
-
+    """A small random variation of a preset, so no two samples of one style look exactly alike: colours vary by
+    about 4 % (the meadow's by 10 %), the sun moves a little sideways, the haze thickens or thins."""
+    colors = np.array([style.sky_top, style.sky_horizon, style.sun, style.ambient, style.grass])
+    amount = np.array([0.04, 0.04, 0.04, 0.04, 0.1])[:, None]
+    sky_top, sky_horizon, sun, ambient, grass = np.minimum(colors * (1.0 + amount * rng.standard_normal((5, 3))), 1.0)
     sun_x, sun_y = style.sun_position
-    return replace(style, sky_top=vary(style.sky_top), sky_horizon=vary(style.sky_horizon), sun=vary(style.sun),
-                   ambient=vary(style.ambient), sun_position=(sun_x + rng.uniform(-0.15, 0.15), sun_y),
-                   fog=style.fog * rng.uniform(0.75, 1.3), grass=vary(style.grass, 0.1))
+    return replace(style, sky_top=tuple(sky_top), sky_horizon=tuple(sky_horizon), sun=tuple(sun),
+                   ambient=tuple(ambient), grass=tuple(grass), sun_position=(sun_x + rng.uniform(-0.15, 0.15), sun_y),
+                   fog=style.fog * rng.uniform(0.75, 1.3))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -644,7 +648,7 @@ MATERIALS = {
                    snow=1.0),
     GRASS: Material((0.34, 0.52, 0.16), coarse=0.18, fine=0.06, blades=0.10, tint=(0.10, 0.04, -0.06),
                     lit=0.55, snow=1.0),
-    TREE: Material((0.14, 0.30, 0.10), coarse=0.08, fine=0.30, lit=0.55, top_light=0.8, relief=0.15, snow=0.2),
+    TREE: Material((0.14, 0.30, 0.10), coarse=0.08, fine=0.30, lit=0.55, top_light=0.8, relief=0.15, snow=0.1),
     ROCK: Material((0.46, 0.45, 0.43), coarse=0.12, fine=0.18, lit=0.55, top_light=0.8, relief=0.5, snow=0.5),
     BUSH: Material((0.22, 0.40, 0.12), coarse=0.06, fine=0.30, lit=0.55, top_light=0.8, relief=0.1, snow=0.7),
     DIRT: Material((0.50, 0.38, 0.26), coarse=0.12, fine=0.14, tint=(0.04, 0.02, 0.0), lit=0.72, relief=0.1,
@@ -695,19 +699,23 @@ def sky_colors(style: Style, horizon: float, height: int, width: int) -> np.ndar
 
 
 def reflect_water(color, label, ripples, strength):
-    """Water mirrors what stands behind it: each water pixel takes the colour of the pixel as far above the
-    water's far edge (in its column) as it is below it, shifted a little by the ripples."""
+    """Water mirrors what stands behind it: a water pixel takes the colour of the pixel as far above the water's
+    far shore (the first water row of its column) as it lies below it, shifted a little by the ripples.
+    Changes ``color`` (3, H, W) in place."""
     height, width = label.shape
     water = label == WATER
-    rows = np.arange(height)[:, None]
-    starts = water & ~np.vstack([np.zeros((1, width), bool), water[:-1]])
-    far_edge = np.maximum.accumulate(np.where(starts, rows, 0), axis=0)
-    r, c = np.nonzero(water)
-    wobble = ripples[r, c]
-    mirror = np.clip(2 * far_edge[r, c] - r - 1 + (wobble * 0.01 * height).astype(np.int64), 0, height - 1)
-    shifted = np.clip(c + (wobble * 0.006 * height).astype(np.int64), 0, width - 1)
-    reflection = color[:, mirror, shifted] * (0.8 + 0.08 * wobble)
-    color[:, r, c] = color[:, r, c] * (1.0 - strength[r, c]) + reflection * strength[r, c]
+    has_water = water.any(1)
+    if not has_water.any():
+        return
+    r0, r1 = has_water.argmax(), height - has_water[::-1].argmax()  # the rows that hold water
+    water, ripples, strength = water[r0:r1], ripples[r0:r1], strength[r0:r1]
+    rows = np.arange(r0, r1)[:, None]
+    far_shore = r0 + water.argmax(0)  # (W,)
+    mirror = np.clip(2 * far_shore - rows - 1 + (ripples * (0.01 * height)).astype(np.int64), 0, height - 1)
+    shifted = np.clip(np.arange(width) + (ripples * (0.006 * height)).astype(np.int64), 0, width - 1)
+    reflection = np.take(color.reshape(3, -1), mirror * width + shifted, axis=1) * (0.8 + 0.08 * ripples)
+    band = color[:, r0:r1]
+    band[:] = np.where(water, band + (reflection - band) * strength, band)
 
 
 def blur3(image):

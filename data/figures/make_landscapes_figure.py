@@ -15,8 +15,8 @@ from spade_lib.data import STYLE_NAMES, Landscapes  # noqa: E402
 from spade_lib.viz import show_grid  # noqa: E402
 
 SIZE = 256
-PAIRS = [(33, 89, 42), (82, 62, 47)]  # sample indices, three (label | photo) pairs per row
-ONE_LAYOUT, STYLES = 26, ("day", "sunset", "autumn", "winter", "night")
+PAIRS = [(33, 89, 93), (82, 52, 57)]  # sample indices, three (label | photo) pairs per row
+ONE_LAYOUT, STYLES = 54, ("day", "sunset", "autumn", "winter", "night")
 OUT = Path(__file__).resolve().parent / "landscapes_samples.png"
 
 
