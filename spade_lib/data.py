@@ -589,37 +589,27 @@ def _texture_tiles() -> np.ndarray:
     return np.stack([coarse, fine, blades, ripples, relief])
 
 
-@dataclass
-class Textures:
-    """The texture tiles at one output resolution: ``tile`` (5, H, H), and ``repeated`` (5, 2H, 3H) in which
-    any H x 2H window starting below (H, H) is a plain slice, so sampling costs no copy."""
-    tile: np.ndarray
-    repeated: np.ndarray
-
-    def window(self, offset, height: int, width: int) -> np.ndarray:
-        return self.repeated[:, offset[0]:offset[0] + height, offset[1]:offset[1] + width]
-
-
 @functools.lru_cache(maxsize=8)
-def textures_for(height: int) -> Textures:
-    """The tiles resampled so that one tile spans the image height (area averaging), renormalized to unit
-    contrast so that textures look alike at every resolution."""
+def textures_for(height: int) -> np.ndarray:
+    """(5, 2H, 3H) float32: the tiles resampled so that one tile spans the image height (area averaging),
+    renormalized to unit contrast so that textures look alike at every resolution, and repeated 2 x 3 times so
+    that any H x W window (W <= 2H) starting above and left of (H, H) is a plain slice: no copy per sample."""
     edges = np.arange(height + 1) * _TILE / height
     texels = np.arange(_TILE + 1)
     overlap = np.clip(np.minimum(edges[1:, None], texels[1:]) - np.maximum(edges[:-1, None], texels[:-1]), 0, None)
     average = overlap / overlap.sum(1, keepdims=True)  # (height, _TILE)
     tile = average @ _texture_tiles() @ average.T
-    tile = ((tile - tile.mean((1, 2), keepdims=True)) / tile.std((1, 2), keepdims=True)).astype(np.float32)
-    return Textures(tile, np.tile(tile, (1, 2, 3)))
+    tile = (tile - tile.mean((1, 2), keepdims=True)) / tile.std((1, 2), keepdims=True)
+    return np.tile(tile.astype(np.float32), (1, 2, 3))
 
 
-def on_the_ground(textures: Textures, horizon: float, offset, height: int, width: int) -> np.ndarray:
-    """(H, W) patches for flat ground seen in perspective: rows of the coarse texture taken at the ground
-    distance 1 / (y - horizon), so that patches flatten into thin bands towards the horizon."""
+def on_the_ground(coarse: np.ndarray, horizon: float, offset, height: int, width: int) -> np.ndarray:
+    """(H, W) patches for flat ground seen in perspective: rows of the repeated coarse texture taken at the
+    ground distance 1 / (y - horizon), so that patches flatten into thin bands towards the horizon."""
     ys = (np.arange(height) + 0.5) / height
     distance = 1.0 / np.maximum(ys - horizon, 0.01)
     rows = (distance * 0.3 * height).astype(np.int64) % height + offset[0]
-    return textures.repeated[0, rows, offset[1]:offset[1] + width]
+    return coarse[rows, offset[1]:offset[1] + width]
 
 
 @dataclass(frozen=True)
@@ -734,13 +724,13 @@ def render_image(label, obj, shade, facing, albedo, dist, horizon: float, style:
     albedo: (3, objects); dist: (objects,) distance for the haze, -1 for flat ground (use the row's distance)."""
     height, width = label.shape
     textures = textures_for(height)
-    coarse, fine, blades, ripples, relief = textures.window(offset, height, width)
+    coarse, fine, blades, ripples, relief = textures[:, offset[0]:offset[0] + height, offset[1]:offset[1] + width]
     ys = (np.arange(height, dtype=np.float32) + 0.5) / height
     nearness = np.clip((ys - horizon) / (1.0 - horizon), 0.0, 1.0)[:, None]  # 0 at the horizon, 1 at the bottom
     d = np.take(dist, obj)
     flat = d < 0  # meadows, beaches, water, paths: lie on the ground plane
     d = np.where(flat, (0.8 * 0.02 / (np.maximum(ys - horizon, 0.0) + 0.02))[:, None], d)
-    patches = np.where(flat, on_the_ground(textures, horizon, offset, height, width), coarse)
+    patches = np.where(flat, on_the_ground(textures[0], horizon, offset, height, width), coarse)
 
     def per_pixel(field):
         return np.take(material_table(field), label, axis=-1)
@@ -777,7 +767,7 @@ def render_image(label, obj, shade, facing, albedo, dist, horizon: float, style:
 
     haze = (1.0 - np.exp(-style.fog * d)) * ~is_sky  # the sky's colours already include its haze
     color = color + (np.asarray(style.fog_color, np.float32)[:, None, None] - color) * haze
-    return np.clip(blur3(color.astype(np.float32)), 0.0, 1.0) * 2.0 - 1.0
+    return np.clip(blur3(color), 0.0, 1.0) * 2.0 - 1.0
 
 
 # ----------------------------------------------------------------------------------------------------------
