@@ -95,11 +95,11 @@ def _noise_table() -> np.ndarray:
 
 
 def noise1d(u: np.ndarray) -> np.ndarray:
-    """Smooth 1D noise in about [-1, 1] at positions ``u >= 0`` (in control-point units), by linear interpolation
+    """Smooth 1D noise in about [-1, 1] at positions ``u`` (in control-point units), by linear interpolation
     of the fine table. Used for every curve of the layout: ridgelines, shorelines, cloud tops, tree crowns."""
     table = _noise_table()
     p = u * _NOISE_STEPS
-    i = p.astype(np.int64)
+    i = np.floor(p).astype(np.int64)
     f = p - i
     i %= len(table) - 1
     a = table[i]
@@ -215,7 +215,7 @@ def shoreline(scene: Scene, x):
 def lake_edges(scene: Scene, x, grow: float = 1.0):
     """Top and bottom curves of the lake (``grow`` > 1: of its sandy rim)."""
     cx, cy, half_width, height, offset = scene.lake
-    height = height * grow ** 2
+    height = height * grow * grow  # (no pow in the geometry: see the module docstring)
     d = dome((x - cx) / (half_width * grow))
     wobble = 1.0 + 0.25 * noise1d(x * 4.0 + offset)
     return cy - 0.35 * height * d * wobble, cy + height * d * wobble
