@@ -806,6 +806,9 @@ class Landscapes(torch.utils.data.Dataset):
     size: an int (square) or (H, W) with W = H or 2 H, H from 32 to 512. styles: the names to draw from
     (default all of ``STYLE_NAMES``)."""
 
+    # what code written for any segmentation dataset asks of it
+    num_classes, class_names, palette = NUM_CLASSES, CLASS_NAMES, PALETTE
+
     def __init__(self, size=64, length: int = 10_000, seed: int = 0, styles: Optional[Sequence[str]] = None):
         self.height, self.width = check_size(size)
         if length <= 0:

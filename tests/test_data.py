@@ -32,6 +32,7 @@ def test_constants_describe_the_classes():
     assert PALETTE.shape == (NUM_CLASSES, 3) and PALETTE.dtype == np.uint8
     assert len({tuple(c) for c in PALETTE}) == NUM_CLASSES
     assert len(STYLE_NAMES) >= 6
+    assert Landscapes.num_classes == NUM_CLASSES and Landscapes.class_names == CLASS_NAMES
 
 
 @pytest.mark.parametrize("size, shape", [(64, (64, 64)), ((32, 64), (32, 64)), (48, (48, 48))])
