@@ -24,6 +24,11 @@ def check_labels(labels: torch.Tensor, num_classes: int, name: str = "label map"
         raise ValueError(
             f"{name} must have shape (N, H, W) (batch, height, width), got {tuple(labels.shape)}. "
             f"Use labels[None] for a single map, or labels[:, 0] if it has a channel dimension of 1.")
+    if labels.numel() == 0:
+        return
+    smallest, largest = torch.aminmax(labels)
+    if smallest >= 0 and largest < num_classes:
+        return  # one pass over the map in the usual case; name the bad ids below otherwise
     bad = labels[(labels < 0) | (labels >= num_classes)]
     if bad.numel():
         ids = torch.unique(bad).tolist()

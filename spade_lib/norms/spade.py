@@ -78,8 +78,9 @@ def resized_label_map(segmap: Segmap, label_channels: int, size) -> LabelMap:
             edges = " + 1 edge channel" if segmap.edges is not None else ""
             raise ValueError(f"the LabelMap has {segmap.num_classes} classes{edges} = {segmap.channels} channels, "
                              f"but the layer was built for label_channels={label_channels}")
-        return segmap.resize(size)
-    return LabelMap(segmap, label_channels).resize(size)  # LabelMap checks dtype, shape and the id range
+    else:
+        segmap = LabelMap(segmap, label_channels)  # checks dtype, shape and the id range
+    return segmap if segmap.size == tuple(size) else segmap.resize(size)
 
 
 def memory_format_of(x: torch.Tensor):
