@@ -97,7 +97,8 @@ def test_spade_params_wrong_answers(wrong, words):
     (lambda s: tuple(t.t() for t in lesson03.SOLUTIONS[2](s)), "transpose"),
     (lambda s: lesson03.SOLUTIONS[2](s)[0], "pair"),
     (lambda s: (lesson03.SOLUTIONS[2](s)[0], torch.zeros_like(lesson03.SOLUTIONS[2](s)[1])), "beta is not"),
-], ids=["swapped", "scale", "centre-tap", "no-relu", "no-bias", "no-shared-bias", "transposed", "one-tensor", "beta-wrong"])
+], ids=["swapped", "scale", "centre-tap", "no-relu", "no-bias", "no-shared-bias", "transposed", "one-tensor",
+        "beta-wrong"])
 def test_clade_tables_wrong_answers(wrong, words):
     result = lesson03.check_clade_tables(wrong)
     assert hint_given(result) and words in repr(result)
