@@ -90,12 +90,31 @@ def memory_format_of(x: torch.Tensor):
     return torch.contiguous_format
 
 
-def modulate(normalized: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
-    r"""Eq. 1 of the SPADE paper, with scale = :math:`1 + \gamma` and shift = :math:`\beta`, in one pass:
+class Modulate(torch.autograd.Function):
+    r"""Eq. 1 of the SPADE paper, with scale = :math:`1 + \gamma` and shift = :math:`\beta`:
 
     .. math:: \text{out} = \text{norm}(x) \cdot (1 + \gamma) + \beta
-    """
-    return torch.addcmul(shift, normalized, scale)
+
+    Forward in one pass (``addcmul``); backward by its three derivatives,
+    :math:`\partial\text{out}/\partial\,\text{norm}(x) = 1 + \gamma`,
+    :math:`\partial\text{out}/\partial(1 + \gamma) = \text{norm}(x)`, :math:`\partial\text{out}/\partial\beta = 1`:
+    two multiplications, where autograd's rule for ``addcmul`` makes four (it also multiplies by addcmul's
+    ``value``, here 1). Over a (1, 128, 256, 256) map each pass is 32 MB."""
+
+    @staticmethod
+    def forward(ctx, normalized: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(normalized, scale)
+        return torch.addcmul(shift, normalized, scale)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        normalized, scale = ctx.saved_tensors
+        return grad * scale, grad * normalized, grad
+
+
+def modulate(normalized: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """out = normalized * scale + shift, each (N, C, H, W) (see ``Modulate``)."""
+    return Modulate.apply(normalized, scale, shift)
 
 
 class SPADE(nn.Module):

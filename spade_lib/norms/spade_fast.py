@@ -205,5 +205,5 @@ def lookup_modulation(shared: nn.Conv2d, gamma: nn.Conv2d, beta: nn.Conv2d, labe
     bias = torch.cat([gamma.bias, beta.bias])  # (2C,)
     num_classes = shared.in_channels - (edges is not None)
     rows, index = gamma_beta_table(weight, bias, hidden_rows, hidden_index, labels, regions.band, num_classes)
-    channels = gamma.out_channels
-    return lookup(1 + rows[:, :channels], index, memory_format), lookup(rows[:, channels:], index, memory_format)
+    gamma_rows, beta_rows = rows.split(gamma.out_channels, dim=1)  # (num_classes + B, C) each
+    return lookup(1 + gamma_rows, index, memory_format), lookup(beta_rows, index, memory_format)
