@@ -183,6 +183,18 @@ def load_average() -> str:
     return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "unknown"
 
 
+def crossover(sweep) -> str:
+    """Where, in this run, the forced lookup path first lost to the dense path (forward or forward+backward)."""
+    slower = [row["band"] for row in sweep if min(row[False]["dense"] / row[False]["fast"],
+                                                     row[True]["dense"] / row[True]["fast"]) < 1]
+    if not slower:
+        return "In this run the lookup path was faster on every map of the sweep."
+    first = min(slower)
+    faster = [row["band"] for row in sweep if row["band"] < first]
+    return (f"In this run the lookup path first lost to the dense path at a band of {first:.1%} (forward or "
+            f"forward+backward), and won on every map with a smaller band (up to {max(faster, default=0):.1%}).")
+
+
 def write(rows, sweep, args, load_before: str) -> None:
     today = datetime.date.today().isoformat()
     text = [
@@ -210,6 +222,8 @@ def write(rows, sweep, args, load_before: str) -> None:
         "",
         HEADER.format(p="fast"),
         *[format_row(row, "fast") for row in sweep],
+        "",
+        crossover(sweep),
         "",
     ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
