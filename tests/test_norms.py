@@ -148,7 +148,7 @@ def test_conditional_batch_norm_explains_bad_classes():
         layer(x, torch.tensor([0.0, 1.0]))
     with pytest.raises(ValueError, match=r"one class id per image, shape \(N,\)"):
         layer(x, torch.tensor([[0], [1]]))
-    with pytest.raises(ValueError, match="x holds 2 images but y has 3 entries"):
+    with pytest.raises(ValueError, match="x has batch size 2 but y has 3 entries"):
         layer(x, torch.tensor([0, 1, 2]))
 
 
@@ -169,7 +169,7 @@ def test_adain_explains_bad_styles():
     x = torch.randn(2, 4, 5, 5)
     with pytest.raises(ValueError, match=r"style must have shape \(N, 8\)"):
         layer(x, torch.randn(2, 7))
-    with pytest.raises(ValueError, match="x holds 2 images but style has 1 entries"):
+    with pytest.raises(ValueError, match="x has batch size 2 but style has 1 entries"):
         layer(x, torch.randn(1, 8))
     with pytest.raises(ValueError, match=r"x must have shape \(N, C, H, W\)"):
         layer(torch.randn(4, 5, 5), torch.randn(4, 8))
@@ -259,7 +259,7 @@ def test_float_ids_are_explained(spade):
     with pytest.raises(ValueError, match=r"one-hot map of shape \(N, 6, H, W\).*segmap.long\(\)"):
         spade(torch.randn(1, 4, 8, 8), torch.randint(0, 6, (1, 8, 8)).float())
     with pytest.raises(ValueError, match="must be integers"):
-        spade(torch.randn(1, 4, 8, 8), LabelMap(torch.zeros(1, 8, 8), 6))
+        LabelMap(torch.zeros(1, 8, 8), 6)  # a LabelMap refuses float ids before any layer sees them
 
 
 def test_wrong_dimensions_are_explained(spade):
@@ -283,9 +283,9 @@ def test_one_hot_with_the_wrong_channel_count_is_explained(spade):
 
 
 def test_batch_size_mismatch_is_explained(spade):
-    with pytest.raises(ValueError, match="x holds 2 images but segmap holds 3"):
+    with pytest.raises(ValueError, match="x has batch size 2 but segmap has batch size 3"):
         spade(torch.randn(2, 4, 8, 8), torch.zeros(3, 8, 8, dtype=torch.long))
-    with pytest.raises(ValueError, match="x holds 1 images but segmap holds 2"):
+    with pytest.raises(ValueError, match="x has batch size 1 but segmap has batch size 2"):
         CLADE(4, 6)(torch.randn(1, 4, 8, 8), torch.zeros(2, 6, 8, 8))
 
 

@@ -23,7 +23,7 @@ def check_condition(x: torch.Tensor, condition: torch.Tensor, name: str) -> None
     if x.dim() != 4:
         raise ValueError(f"x must have shape (N, C, H, W), got {tuple(x.shape)}")
     if condition.shape[0] != x.shape[0]:
-        raise ValueError(f"x holds {x.shape[0]} images but {name} has {condition.shape[0]} entries: "
+        raise ValueError(f"x has batch size {x.shape[0]} but {name} has {condition.shape[0]} entries: "
                          f"give one per image")
 
 

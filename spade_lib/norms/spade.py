@@ -53,7 +53,8 @@ def check_inputs(layer: str, x: torch.Tensor, channels: int, segmap: Segmap) -> 
                          f"got {type(segmap).__name__}")
     batch = (segmap.labels if isinstance(segmap, LabelMap) else segmap).shape[0]
     if batch != x.shape[0]:
-        raise ValueError(f"x holds {x.shape[0]} images but segmap holds {batch}: give one label map per image")
+        raise ValueError(f"x has batch size {x.shape[0]} but segmap has batch size {batch}: give one label map "
+                         f"per image")
 
 
 def is_one_hot(segmap: Segmap) -> bool:
@@ -142,7 +143,8 @@ class SPADE(nn.Module):
         super().__init__()
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd (padding k // 2 keeps the size), got {kernel_size}")
-        self.channels, self.label_channels, self.hidden, self.kernel_size = channels, label_channels, hidden, kernel_size
+        self.channels, self.label_channels = channels, label_channels
+        self.hidden, self.kernel_size = hidden, kernel_size
         self.path = check_path(path)
         self.param_free_norm = param_free_norm(norm, channels)
         pad = kernel_size // 2
