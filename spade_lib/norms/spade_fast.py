@@ -27,7 +27,7 @@ and they are one row per class, a CLADE table (``CLADE.from_spade`` builds that 
 .. math:: [\gamma_c; \beta_c] = b_{\gamma\beta} + \sum_t W_{\gamma\beta}[:, :, t]\, h_c
 
 So only the *band* of pixels near class boundaries, instance edges and the image border needs the gamma/beta
-convolution: about 10 to 30% of a real label map. The path builds three tables:
+convolution: 5 to 30% of the pixels of a real 256 x 256 label map. The path builds three tables:
 
 1. ``find_regions``: the *mixed* pixels, whose k x k window is not one class, and the *band*, whose
    (2k-1) x (2k-1) window is not (the mixed pixels grown by a k x k window).
