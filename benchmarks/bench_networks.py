@@ -22,20 +22,26 @@ Run: ``python benchmarks/bench_networks.py`` (about 20 minutes on 2 cores); writ
 import argparse
 import copy
 import datetime
+import os
 import platform
 import statistics
 import time
 from pathlib import Path
 
-import torch
+# Shared machine: OpenMP threads that spin while they wait steal the cores from the ones working; waiting
+# passively keeps timings fair (as in bench_spade.py). Set before torch starts OpenMP; override it yourself.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from spade_lib import official
-from spade_lib.data import Landscapes
-from spade_lib.encoder import reparameterize
-from spade_lib.generator import make_segmap
-from spade_lib.labels import LabelMap
-from spade_lib.losses import feature_matching_loss, gan_loss, kl_divergence, split_fake_real
-from spade_lib.training import PRESETS, build_discriminator, build_encoder, build_generator, learning_rates
+import torch  # noqa: E402 (after the OpenMP setting)
+
+from spade_lib import official  # noqa: E402
+from spade_lib.data import Landscapes  # noqa: E402
+from spade_lib.encoder import reparameterize  # noqa: E402
+from spade_lib.generator import make_segmap  # noqa: E402
+from spade_lib.labels import LabelMap  # noqa: E402
+from spade_lib.losses import feature_matching_loss, gan_loss, kl_divergence, split_fake_real  # noqa: E402
+from spade_lib.training import (PRESETS, build_discriminator, build_encoder, build_generator,  # noqa: E402
+                                learning_rates)
 
 RESULTS = Path(__file__).parent / "results" / "networks.md"
 NOTES = "## Notes"  # the results file's hand-written part, from this heading on, survives a new run
@@ -208,12 +214,13 @@ def main():
     builders = [lambda: ade20k_case(landscape, "ADE20K, Landscapes label map"),
                 lambda: ade20k_case(noise, "ADE20K, noise label map"),
                 lambda: classroom_case(Landscapes(size=64))]
-    forwards, steps, accuracy = [], [], []
+    forwards, steps, accuracy, loads = [], [], [], [os.getloadavg()[0]]
     for build in builders:
         case = build()
         accuracy.append((case.name, compare_forward(case), compare_step(case)))
         forwards.append((case.name, interleaved(case, "forward", args.repeats)))
         steps.append((case.name, interleaved(case, "train_step", args.repeats)))
+        loads.append(os.getloadavg()[0])
         print(accuracy[-1], forwards[-1], steps[-1], flush=True)
         del case
 
@@ -222,7 +229,9 @@ def main():
         "",
         f"`python benchmarks/bench_networks.py --repeats {args.repeats}`, {datetime.date.today()}, torch "
         f"{torch.__version__}, {platform.machine()}, {torch.get_num_threads()} threads, fp32, median of "
-        f"{args.repeats} interleaved runs per variant. Same modules and weights; \"official\" feeds the one-hot map "
+        f"{args.repeats} interleaved runs per variant, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, 1-minute load "
+        f"average {', '.join(f'{load:.1f}' for load in loads)} (start, after each case). Same modules and weights; "
+        "\"official\" feeds the one-hot map "
         "(dense SPADE convolutions, dense discriminator input), \"spade_lib\" feeds class ids (a LabelMap). See "
         "the docstring of the script for the cases.",
         "",

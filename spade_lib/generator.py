@@ -6,17 +6,16 @@ Park et al., "Semantic Image Synthesis with Spatially-Adaptive Normalization", C
 ``spade_lib.official.load_official``. This module also holds what the three networks share: the label-map input
 (``label_channels``, ``make_segmap``, ``check_segmap``) and the official init (``init_weights``).
 """
-from typing import Optional, Tuple, Union
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils import parametrizations, parametrize
 
-from .labels import LabelMap, check_labels, instance_edges, one_hot, resize_labels
+from .labels import LabelMap, check_labels, instance_edges
 from .norms import SPADE
-
-Segmap = Union[torch.Tensor, LabelMap]  # float one-hot (N, C, H, W), long ids (N, H, W), or a LabelMap
+from .norms.spade import Segmap, is_one_hot, resized_label_map, resized_one_hot  # Segmap: one-hot, ids or LabelMap
 
 # ----------------------------------------------------------------------------------------------------------------
 # The label map fed to every network
@@ -40,11 +39,9 @@ def make_segmap(label: torch.Tensor, num_classes: int, instance: Optional[torch.
 
 def dense_segmap(segmap: Segmap, label_channels: int, size: Tuple[int, int]) -> torch.Tensor:
     """Any segmap form -> the official dense (N, label_channels, h, w) float map, resized (nearest) to ``size``."""
-    if isinstance(segmap, LabelMap):
-        return segmap.resize(size).one_hot()
-    if segmap.is_floating_point():
-        return F.interpolate(segmap, size=size, mode="nearest")
-    return one_hot(resize_labels(segmap, size), label_channels)
+    if is_one_hot(segmap):
+        return resized_one_hot(segmap, label_channels, size)
+    return resized_label_map(segmap, label_channels, size).one_hot()
 
 
 def check_segmap(segmap: Segmap, label_channels: int, device: torch.device,
@@ -227,7 +224,8 @@ class SPADEGenerator(nn.Module):
         elif z is not None:
             raise ValueError("z is only used by a generator built with use_vae=True")
         else:
-            m = dense_segmap(segmap, self.label_channels, (self.sh, self.sw))  # (N, label_channels, 8, 8)
+            # (N, label_channels, 8, 8): at this tiny size the one-hot map costs nothing
+            m = dense_segmap(segmap, self.label_channels, (self.sh, self.sw))
             x = self.fc(m.to(self.fc.weight.dtype))  # (N, 16nf, 8, 8)
 
         x = self.head_0(x, segmap)  # (N, 16nf, 8, 8)
