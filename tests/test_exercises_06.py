@@ -139,3 +139,12 @@ def test_r1_solution_trains_the_discriminator_only():
 def test_show_solution_prints_source(number, capsys):
     show_solution(6, number)
     assert "def _solution_" in capsys.readouterr().out
+
+
+def test_a_function_that_raises_is_reported_with_its_error():
+    def broken(*args):
+        raise RuntimeError("shapes do not match")
+
+    for check in (lesson06.check_hinge_d, lesson06.check_generator_gradients):
+        result = check(broken)
+        assert not result and "RuntimeError: shapes do not match" in repr(result)

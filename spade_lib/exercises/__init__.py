@@ -31,6 +31,16 @@ def hint(message: str) -> Result:
     return Result(False, "not yet. Hint: " + message)
 
 
+def call_student(function, *args):
+    """Run a student's function: ``(output, None)``, or ``(None, a hint saying what went wrong)``. Never raises."""
+    if not callable(function):
+        return None, hint(f"pass your function itself (without calling it), got {type(function).__name__}.")
+    try:
+        return function(*args), None
+    except Exception as error:  # the student's code: report, never raise
+        return None, hint(f"your function raised {type(error).__name__}: {error}")
+
+
 def compare_tensors(answer, expected, what: str, atol=1e-5, rtol=1e-4) -> Result:
     """Compare a student's tensor with the expected one and say how they differ (type, shape, values)."""
     if not isinstance(answer, torch.Tensor):

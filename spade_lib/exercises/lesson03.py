@@ -16,18 +16,8 @@ import copy
 import torch
 import torch.nn.functional as F
 
-from . import Result, hint, passed
+from . import Result, call_student, hint, passed
 from ..norms import CLADE, SPADE, find_regions
-
-
-def _call(function, *args):
-    """Run the student's function; return (output, None) or (None, a hint saying what went wrong)."""
-    if not callable(function):
-        return None, hint(f"pass your function itself (without calling it), got {type(function).__name__}.")
-    try:
-        return function(*args), None
-    except Exception as error:  # the student's code: report, never raise
-        return None, hint(f"your function raised {type(error).__name__}: {error}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -53,8 +43,8 @@ def check_spade_params(spade_params) -> Result:
     parameters."""
     for channels, label_channels, hidden, k in PARAM_CASES:
         case = f"spade_params({channels}, {label_channels}, {hidden}, {k})"
-        answer, problem = _call(spade_params, channels, label_channels, hidden, k)
-        if problem:
+        answer, problem = call_student(spade_params, channels, label_channels, hidden, k)
+        if problem is not None:
             return problem
         if answer is None:
             return hint("your function returns None: return an int, the weights and biases of the three "
@@ -122,8 +112,8 @@ def check_clade_tables(clade_tables) -> Result:
     """Exercise 2: ``clade_tables(spade)`` returns (gamma, beta), each (num_classes, C): the gamma and beta that
     SPADE gives every pixel deep inside a region of class c (row c)."""
     for spade in _layers_for_tables():
-        answer, problem = _call(clade_tables, copy.deepcopy(spade))
-        if problem:
+        answer, problem = call_student(clade_tables, copy.deepcopy(spade))
+        if problem is not None:
             return problem
         if answer is None:
             return hint("your function returns None: return a pair (gamma, beta) of (num_classes, C) tensors. "
@@ -201,8 +191,8 @@ def check_band(band) -> Result:
     (2k-1) x (2k-1) window holds two or more classes or leaves the image."""
     for labels, k in band_cases():
         case = f"band(labels of shape {tuple(labels.shape)}, kernel_size={k})"
-        answer, problem = _call(band, labels.clone(), k)
-        if problem:
+        answer, problem = call_student(band, labels.clone(), k)
+        if problem is not None:
             return problem
         if answer is None:
             return hint("your function returns None: return an (N, H, W) bool tensor, True where SPADE needs the "

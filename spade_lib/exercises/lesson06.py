@@ -9,19 +9,9 @@ Every ``check_*`` returns a :class:`~spade_lib.exercises.Result`: it prints a pa
 """
 import torch
 
-from . import Result, compare_tensors, hint, passed
+from . import Result, call_student, compare_tensors, hint, passed
 from ..encoder import reparameterize
 from ..losses import GAN_LOSSES, discriminator_loss_terms, generator_loss_terms, hinge, split_fake_real
-
-
-def _call(function, *args):
-    """Run the student's function; return (output, None) or (None, a hint saying what went wrong)."""
-    if not callable(function):
-        return None, hint(f"pass your function itself (without calling it), got {type(function).__name__}.")
-    try:
-        return function(*args), None
-    except Exception as error:  # the student's code: report, never raise
-        return None, hint(f"your function raised {type(error).__name__}: {error}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -36,8 +26,8 @@ def _hinge_cases():
 def check_hinge_d(hinge_d_loss) -> Result:
     """Exercise 1: ``hinge_d_loss(real_scores, fake_scores)`` = mean(max(0, 1 - real)) + mean(max(0, 1 + fake))."""
     for real, fake in _hinge_cases():
-        answer, problem = _call(hinge_d_loss, real, fake)
-        if problem:
+        answer, problem = call_student(hinge_d_loss, real, fake)
+        if problem is not None:
             return problem
         if answer is None:
             return hint("your function returns None: return the loss, a 0-dim tensor "
@@ -118,8 +108,8 @@ def _generator_gradients(score: float) -> dict:
 def check_generator_gradients(generator_gradients) -> Result:
     """Exercise 3: ``generator_gradients(score)`` -> {kind: d L_G / d score} for every kind in GAN_LOSSES."""
     for score in (-4.0, 0.5):
-        answer, problem = _call(generator_gradients, score)
-        if problem:
+        answer, problem = call_student(generator_gradients, score)
+        if problem is not None:
             return problem
         if answer is None:
             return hint("your function returns None: return a dict {kind: gradient} with one float per kind in "

@@ -13,19 +13,9 @@ import tempfile
 
 import torch
 
-from . import Result, hint, passed
+from . import Result, call_student, hint, passed
 from .. import checkpoints
 from ..training import Trainer, TrainConfig, decay_factor, update_ema
-
-
-def _call(function, *args):
-    """Run the student's function; return (output, None) or (None, a hint saying what went wrong)."""
-    if not callable(function):
-        return None, hint(f"pass your function itself (without calling it), got {type(function).__name__}.")
-    try:
-        return function(*args), None
-    except Exception as error:  # the student's code: report, never raise
-        return None, hint(f"your function raised {type(error).__name__}: {error}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -40,7 +30,7 @@ def check_lr_factor(lr_factor) -> Result:
     for steps, fraction in DECAY_CASES:
         for step in sorted({0, 1, steps // 2 - 1, steps // 2, steps // 2 + 1, steps - 1, steps, steps * 4 // 5}):
             expected = decay_factor(step, steps, fraction)
-            answer, problem = _call(lr_factor, step, steps, fraction)
+            answer, problem = call_student(lr_factor, step, steps, fraction)
             if problem is not None:
                 if fraction == 0.0 and "division" in problem.message.lower():
                     return hint("with decay_fraction = 0 nothing decays: return 1.0 before dividing by the "
@@ -101,7 +91,7 @@ def check_ema_update(ema_update) -> Result:
         expected = copy.deepcopy(ema)
         update_ema(expected, model, decay)
         model_before, ema_before = _snapshot(model), _snapshot(ema)
-        answer, problem = _call(ema_update, ema, model, decay)
+        answer, problem = call_student(ema_update, ema, model, decay)
         if problem is not None:
             if "lerp" in problem.message or "Long" in problem.message:
                 return hint("average the parameters only; copy the buffers (batch norm's running statistics and "
@@ -150,10 +140,10 @@ def check_resume_or_start(resume_or_start) -> Result:
     """Exercise 3: ``resume_or_start(config)`` returns a Trainer that continues from the newest checkpoint of the
     run's folder when there is one, else a new Trainer at step 0."""
     if not callable(resume_or_start):
-        return _call(resume_or_start)[1]
+        return call_student(resume_or_start)[1]
     with tempfile.TemporaryDirectory() as folder:
         config = _tiny_config(folder)
-        trainer, problem = _call(resume_or_start, config)
+        trainer, problem = call_student(resume_or_start, config)
         if problem is not None:
             if "CheckpointError" in problem.message:
                 return hint("with an empty folder there is nothing to resume: check "
@@ -175,7 +165,7 @@ def check_resume_or_start(resume_or_start) -> Result:
         for _ in range(2):
             trained.train_step(next(batches))
         trained.save()
-        resumed, problem = _call(resume_or_start, config)
+        resumed, problem = call_student(resume_or_start, config)
         if problem is not None:
             return problem
         if not isinstance(resumed, Trainer):
