@@ -184,15 +184,19 @@ def load_average() -> str:
 
 
 def crossover(sweep) -> str:
-    """Where, in this run, the forced lookup path first lost to the dense path (forward or forward+backward)."""
-    slower = [row["band"] for row in sweep if min(row[False]["dense"] / row[False]["fast"],
-                                                     row[True]["dense"] / row[True]["fast"]) < 1]
-    if not slower:
-        return "In this run the lookup path was faster on every map of the sweep."
-    first = min(slower)
-    faster = [row["band"] for row in sweep if row["band"] < first]
-    return (f"In this run the lookup path first lost to the dense path at a band of {first:.1%} (forward or "
-            f"forward+backward), and won on every map with a smaller band (up to {max(faster, default=0):.1%}).")
+    """Is ``SPADE.max_band_fraction`` safe? The slowest speed-up of the lookup path where auto would take it, and
+    the smallest band at which, in this run, it lost to the dense path."""
+    def speedups(row):
+        return row[False]["dense"] / row[False]["fast"], row[True]["dense"] / row[True]["fast"]
+
+    taken = [speedups(row) for row in sweep if row["band"] <= SPADE.max_band_fraction]
+    lost = [row["band"] for row in sweep if min(speedups(row)) < 1]
+    text = (f"Up to `max_band_fraction` = {SPADE.max_band_fraction}, where `auto` takes the lookup path, its "
+            f"slowest case in this sweep still ran {min(f for f, _ in taken):.2f}x (fwd) and "
+            f"{min(b for _, b in taken):.2f}x (fwd+bwd) as fast as dense. ")
+    if lost:
+        return text + f"It first lost to the dense path at a band of {min(lost):.1%}."
+    return text + "It lost to the dense path on no map of the sweep."
 
 
 def write(rows, sweep, args, load_before: str) -> None:
