@@ -9,21 +9,11 @@ Every ``check_*`` returns a :class:`~spade_lib.exercises.Result`: it prints a pa
 """
 import torch
 
-from . import Result, compare_tensors, hint, passed
+from . import Result, call_student, compare_tensors, hint, passed
 from ..encoder import StyleEncoder
 from ..losses import kl_divergence
 
 SIZES = (8, 16, 32, 64, 128, 256, 512)
-
-
-def _call(function, *args):
-    """Run the student's function; return (output, None) or (None, a hint saying what went wrong)."""
-    if not callable(function):
-        return None, hint(f"pass your function itself (without calling it), got {type(function).__name__}.")
-    try:
-        return function(*args), None
-    except Exception as error:  # the student's code: report, never raise
-        return None, hint(f"your function raised {type(error).__name__}: {error}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -36,8 +26,8 @@ def _library_layers(size: int) -> int:
 def check_encoder_layers(encoder_layers) -> Result:
     """Exercise 1: ``encoder_layers(input_size)`` -> the number of stride-2 convs from ``input_size`` down to 4x4."""
     for size in SIZES:
-        answer, problem = _call(encoder_layers, size)
-        if problem:
+        answer, problem = call_student(encoder_layers, size)
+        if problem is not None:
             return problem
         if answer is None:
             return hint("your function returns None: return an int. Each stride-2 conv halves the side, "
@@ -87,8 +77,8 @@ def check_reparam_gradients(reparam_gradients) -> Result:
     """Exercise 2: ``reparam_gradients(mu, logvar, eps)`` -> (dz/dmu, dz/dlogvar), element by element, for
     z = mu + eps * exp(logvar / 2)."""
     for mu, logvar, eps in _reparam_cases():
-        answer, problem = _call(reparam_gradients, mu.clone(), logvar.clone(), eps.clone())
-        if problem:
+        answer, problem = call_student(reparam_gradients, mu.clone(), logvar.clone(), eps.clone())
+        if problem is not None:
             return problem
         if answer is None:
             return hint("your function returns None: return a pair (d_mu, d_logvar) of tensors shaped like mu.")
@@ -131,8 +121,8 @@ def check_kl_per_dimension(kl_per_dimension) -> Result:
     """Exercise 3: ``kl_per_dimension(mu, logvar)`` with (N, z_dim) inputs -> (z_dim,) KL of each latent
     dimension, summed over the batch; its sum is ``spade_lib.losses.kl_divergence(mu, logvar)``."""
     for mu, logvar in _kl_cases():
-        answer, problem = _call(kl_per_dimension, mu.clone(), logvar.clone())
-        if problem:
+        answer, problem = call_student(kl_per_dimension, mu.clone(), logvar.clone())
+        if problem is not None:
             return problem
         if answer is None:
             return hint("your function returns None: return a tensor of shape (z_dim,), the KL formula summed "
