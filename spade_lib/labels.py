@@ -42,7 +42,9 @@ def check_labels(labels: torch.Tensor, num_classes: int, name: str = "label map"
 def one_hot(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     """(N, H, W) integer ids -> (N, num_classes, H, W) float one-hot map, as the official code builds it."""
     check_labels(labels, num_classes)
-    return F.one_hot(labels, num_classes).permute(0, 3, 1, 2).float()
+    n, h, w = labels.shape
+    dense = torch.zeros(n, num_classes, h, w, device=labels.device)  # (N, K, H, W)
+    return dense.scatter_(1, labels[:, None], 1.0)  # channel labels[n, y, x] of pixel (y, x) becomes 1
 
 
 def instance_edges(instances: torch.Tensor) -> torch.Tensor:
