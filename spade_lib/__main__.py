@@ -21,7 +21,7 @@ from PIL import Image
 
 from . import checkpoints, modes
 from .checkpoints import CheckpointError
-from .data import NUM_CLASSES, STYLE_NAMES, Landscapes
+from .data import NUM_CLASSES, STYLE_NAMES, Landscapes, render_labels
 from .generator import make_segmap
 from .labels import check_labels, resize_labels
 from .training import (PRESETS, NonFiniteLossError, Trainer, TrainConfig, generate, load_generator, run_dir,
@@ -117,19 +117,18 @@ def load_label_maps(args, config: TrainConfig):
     return tuple(torch.stack([item[key] for item in items]) for key in ("label", "instance", "image"))
 
 
-def style_images(args, config: TrainConfig, count: int, real):
+def style_images(args, config: TrainConfig, labels, real):
     """The images whose style the samples take: --style-image, or --style (the dataset's renderer), or None."""
     if args.style_image is not None:
         image = Image.open(args.style_image).convert("RGB").resize((config.size, config.size), Image.BICUBIC)
         pixels = torch.from_numpy(np.array(image)).permute(2, 0, 1).float() / 127.5 - 1  # (3, H, W) in [-1, 1]
-        return pixels[None].expand(count, -1, -1, -1)
+        return pixels[None].expand(len(labels), -1, -1, -1)
     if args.style is None:
         return None
     if real is not None:
         return real  # the dataset's own layouts, rendered in that style
-    # a label map of your own: the style of Landscapes layouts rendered in that style
-    dataset = Landscapes(size=config.size)
-    return torch.stack([dataset.render(i % len(dataset), args.style)["image"] for i in range(count)])
+    # a label map of your own: the Landscapes renderer paints it in that style, the encoder reads the style off
+    return torch.stack([render_labels(label, args.style) for label in labels])
 
 
 def run_sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -146,7 +145,7 @@ def run_sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                      f"map. --variants, --style and --style-image need a model trained with --use-vae")
     torch.manual_seed(args.seed)
     segmap = make_segmap(labels, NUM_CLASSES, instances if config.instance_edges else None)
-    styles = style_images(args, config, len(labels), real)
+    styles = style_images(args, config, labels, real)
     columns = [] if real is None else [real]
     columns += [generate(generator, encoder, segmap, style_images=styles, sample_style=k > 0)
                 for k in range(args.variants)]
@@ -207,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="take the style of this image (through the style encoder)")
     style.add_argument("--style", choices=STYLE_NAMES, default=None,
                        help="a Landscapes style preset: the layout is rendered in that style by the dataset's "
-                            "renderer and encoded (for your own label maps: Landscapes layouts in that style)")
+                            "renderer and encoded (your own label maps too)")
     sample_parser.add_argument("--ema", action=argparse.BooleanOptionalAction, default=True,
                                help="use the averaged generator when the checkpoint has one (default: yes)")
     sample_parser.add_argument("--seed", type=int, default=0, help="seed of the style vectors (default: 0)")

@@ -111,3 +111,17 @@ def test_bad_arguments_give_clear_errors(arguments, message, capsys):
 def test_evaluate_says_it_is_not_there_yet(capsys):
     assert main(["evaluate"]) == 2
     assert "evaluation work" in capsys.readouterr().err
+
+
+def test_style_preset_on_your_own_label_maps_paints_them_in_that_style():
+    import argparse
+
+    from spade_lib.__main__ import style_images
+    from spade_lib.data import render_labels
+
+    labels = torch.zeros(2, 32, 32, dtype=torch.long)
+    labels[:, 16:] = 6  # sky above grass
+    styles = style_images(argparse.Namespace(style_image=None, style="night"), None, labels, real=None)
+    assert styles.shape == (2, 3, 32, 32)
+    assert torch.equal(styles[0], render_labels(labels[0], "night"))
+    assert styles.mean() < render_labels(labels[0], "day").mean() - 0.3  # a night, not a day
