@@ -68,6 +68,9 @@ def main(argv):
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
     if command == "lab":
         ensure_environment()
+        if hasattr(os, "geteuid") and os.geteuid() == 0:  # e.g. a Docker container: Jupyter refuses root otherwise
+            say("running as root: starting JupyterLab with --allow-root")
+            rest = ["--allow-root", *rest]
         return run_in_venv(["-m", "jupyter", "lab", "notebooks", *rest])
     if command == "test":
         ensure_environment()
