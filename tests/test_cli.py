@@ -10,7 +10,6 @@ from PIL import Image
 
 from spade_lib.__main__ import main
 from spade_lib.training import TrainConfig
-from test_training import one_thread  # noqa: F401 (an autouse fixture)
 
 TINY = ["--size", "32", "--ngf", "8", "--ndf", "8", "--spade-hidden", "16", "--z-dim", "16", "--batch-size", "2",
         "--dataset-size", "16", "--no-progress"]

@@ -25,7 +25,7 @@ import torch.multiprocessing as mp
 from spade_lib import checkpoints
 from spade_lib.data import Landscapes
 from spade_lib.training import Trainer, TrainConfig
-from test_training import one_thread, tiny_config  # noqa: F401 (one_thread: an autouse fixture)
+from test_training import tiny_config
 
 
 def free_port() -> int:

@@ -11,12 +11,6 @@ from spade_lib.discriminator import MultiscaleDiscriminator, one_hot_conv2d, poo
 from spade_lib.labels import LabelMap, instance_edges, one_hot
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These networks are tiny: one thread beats two, which spend their time waiting for each other."""
-    torch.set_num_threads(1)
-
-
 def blocky_labels(n, h, w, num_classes, cell=8, seed=0):
     g = torch.Generator().manual_seed(seed)
     coarse = torch.randint(0, num_classes, (n, 1, -(-h // cell), -(-w // cell)), generator=g).float()

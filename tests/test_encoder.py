@@ -9,12 +9,6 @@ from torch.testing import assert_close
 from spade_lib.encoder import StyleEncoder, reparameterize
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These networks are tiny: one thread beats two, which spend their time waiting for each other."""
-    torch.set_num_threads(1)
-
-
 @pytest.mark.parametrize("input_size, num_layers", [(256, 6), (128, 5), (64, 4), (8, 1)])
 def test_as_many_stride_2_convs_as_reach_4x4(input_size, num_layers):
     E = StyleEncoder(input_size, ndf=4, z_dim=8)

@@ -19,12 +19,6 @@ CHECKS = [
 IDS = [check.__name__ for check, _ in CHECKS]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The checks run tiny networks: one thread beats two, which spend their time waiting for each other."""
-    torch.set_num_threads(1)
-
-
 def stub(*args):
     return None  # what the notebook's unfilled exercise cell returns
 

@@ -9,11 +9,6 @@ from spade_lib.exercises import lesson08, show_solution
 from spade_lib.training import PRESETS, Trainer, update_ema
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    torch.set_num_threads(1)  # tiny trainers: a second thread only slows them down on a shared CPU
-
-
 def hint_given(result):
     return not result and "Hint" in repr(result)
 

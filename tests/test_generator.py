@@ -13,12 +13,6 @@ from spade_lib.generator import (SPADEGenerator, SPADEResBlock, check_segmap, in
 from spade_lib.labels import LabelMap, instance_edges, one_hot
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These networks are tiny: one thread beats two, which spend their time waiting for each other."""
-    torch.set_num_threads(1)
-
-
 SMALL = dict(ngf=8, spade_hidden=16)
 
 

@@ -11,12 +11,6 @@ from spade_lib.encoder import StyleEncoder
 from spade_lib.generator import SPADEGenerator
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These networks are tiny: one thread beats two, which spend their time waiting for each other."""
-    torch.set_num_threads(1)
-
-
 KEYS = Path(__file__).parent / "official_keys"  # copied from the official code's state dicts
 
 

@@ -12,12 +12,6 @@ from spade_lib.training import (NonFiniteLossError, StepBatches, Trainer, TrainC
                                 ema_decay, learning_rates, plot_history, to_segmap)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from a second thread, and the CPU is shared: 2 threads can be 10x slower."""
-    torch.set_num_threads(1)
-
-
 def tiny_config(out, **changes) -> TrainConfig:
     """The smallest model that still has every part of the recipe: 32x32, ngf 8, style encoder, 2 scales of D."""
     settings = dict(size=32, ngf=8, ndf=8, spade_hidden=16, z_dim=16, batch_size=2, steps=4, dataset_size=16,
