@@ -5,6 +5,7 @@ A semantic label map holds one class id per pixel. SPADE's official code feeds t
 which is 151 times smaller for ADE20K and lets ``spade_lib.norms.SPADE`` take its fast path; ``one_hot()``
 gives the official dense form. Lesson 00 shows all of these.
 """
+import copy
 from dataclasses import dataclass
 from typing import Optional
 
@@ -42,6 +43,10 @@ def check_labels(labels: torch.Tensor, num_classes: int, name: str = "label map"
 def one_hot(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     """(N, H, W) integer ids -> (N, num_classes, H, W) float one-hot map, as the official code builds it."""
     check_labels(labels, num_classes)
+    return _one_hot_of_checked(labels, num_classes)
+
+
+def _one_hot_of_checked(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     n, h, w = labels.shape
     dense = torch.zeros(n, num_classes, h, w, device=labels.device)  # (N, K, H, W)
     return dense.scatter_(1, labels[:, None], 1.0)  # channel labels[n, y, x] of pixel (y, x) becomes 1
@@ -95,14 +100,20 @@ class LabelMap:
     def size(self):
         return tuple(self.labels.shape[-2:])
 
+    def _derived(self, labels: torch.Tensor, edges: Optional[torch.Tensor]) -> "LabelMap":
+        """A map made from this one (resized, moved): its ids were checked when this one was made, so the check,
+        a pass over the map (and a GPU-to-CPU sync on CUDA), is not repeated in every SPADE layer."""
+        made = copy.copy(self)  # copying skips __post_init__
+        made.labels, made.edges = labels, edges
+        return made
+
     def resize(self, size) -> "LabelMap":
         edges = None if self.edges is None else resize_labels(self.edges, size)
-        return LabelMap(resize_labels(self.labels, size), self.num_classes, edges)
+        return self._derived(resize_labels(self.labels, size), edges)
 
     def one_hot(self) -> torch.Tensor:
-        dense = one_hot(self.labels, self.num_classes)
+        dense = _one_hot_of_checked(self.labels, self.num_classes)
         return dense if self.edges is None else torch.cat([dense, self.edges[:, None].to(dense.dtype)], 1)
 
     def to(self, device) -> "LabelMap":
-        edges = None if self.edges is None else self.edges.to(device)
-        return LabelMap(self.labels.to(device), self.num_classes, edges)
+        return self._derived(self.labels.to(device), None if self.edges is None else self.edges.to(device))
