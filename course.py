@@ -10,6 +10,7 @@ Only the Python standard library is used here, so this file runs on a fresh mach
 """
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -59,6 +60,24 @@ def ensure_environment():
     say("environment ready")
 
 
+def running_as_root():
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def ensure_chromium_in_ci():
+    """CI must run the painter's browser test: install Debian's chromium there when it is missing."""
+    if os.environ.get("CI") != "true" or shutil.which("chromium"):
+        return
+    say("CI: installing Debian's chromium for the browser test")
+    apt = ([] if running_as_root() else ["sudo"]) + ["apt-get", "-q"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        subprocess.run([*apt, "update"], check=True, env=env)
+        subprocess.run([*apt, "install", "-y", "chromium"], check=True, env=env)
+    except (OSError, subprocess.CalledProcessError) as error:
+        sys.exit(f"[course] could not install chromium ({error}); CI needs it: `sudo apt-get install chromium`")
+
+
 def run_in_venv(args, extra_env=None):
     env = {**os.environ, **(extra_env or {})}
     return subprocess.call([str(PYTHON), *args], cwd=ROOT, env=env)
@@ -68,12 +87,13 @@ def main(argv):
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
     if command == "lab":
         ensure_environment()
-        if hasattr(os, "geteuid") and os.geteuid() == 0:  # e.g. a Docker container: Jupyter refuses root otherwise
+        if running_as_root():  # e.g. a Docker container: Jupyter refuses root otherwise
             say("running as root: starting JupyterLab with --allow-root")
             rest = ["--allow-root", *rest]
         return run_in_venv(["-m", "jupyter", "lab", "notebooks", *rest])
     if command == "test":
         ensure_environment()
+        ensure_chromium_in_ci()
         return run_in_venv(["-m", "pytest", "--nbval-lax", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg",
                             "--durations=25", *rest], QUICK_ENV)
     if command == "execute":
