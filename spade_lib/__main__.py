@@ -19,13 +19,14 @@ import torch
 
 from PIL import Image
 
-from . import checkpoints, modes
+from . import checkpoints, metrics, modes
 from .checkpoints import CheckpointError
 from .data import NUM_CLASSES, STYLE_NAMES, Landscapes, render_labels
 from .generator import make_segmap
 from .labels import check_labels, resize_labels
-from .training import (PRESETS, NonFiniteLossError, Trainer, TrainConfig, generate, load_generator, run_dir,
-                       save_grid)
+from .metrics import SEGMENTER_PATH
+from .pretrained import CLASSROOM_DIR, load_any
+from .training import PRESETS, NonFiniteLossError, Trainer, TrainConfig, generate, run_dir, save_grid
 
 SAMPLE_ROWS_PER_GRID = 8
 
@@ -83,13 +84,6 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 # sample
 
 
-def find_checkpoint(path: Path) -> Path:
-    """A checkpoint file, or the newest checkpoint of a folder or of a run folder's ``checkpoints/``."""
-    if (path / "checkpoints").is_dir():
-        path = path / "checkpoints"
-    return checkpoints.resolve(path)
-
-
 def read_label_png(path: Path, num_classes: int) -> torch.Tensor:
     """(H, W) class ids from an indexed (palette) PNG or a single-channel PNG; a clear error for colour images."""
     image = Image.open(path)
@@ -133,10 +127,10 @@ def style_images(args, config: TrainConfig, labels, real):
 
 def run_sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
-        path = find_checkpoint(Path(args.checkpoint))
-        generator, encoder, config = load_generator(path, ema=args.ema)
+        path = Path(args.checkpoint)
+        generator, encoder, config = load_any(path, ema=args.ema)
         labels, instances, real = load_label_maps(args, config)
-    except (CheckpointError, ValueError) as error:
+    except (CheckpointError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     wants_style = args.variants > 1 or args.style is not None or args.style_image is not None
@@ -155,6 +149,31 @@ def run_sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         grid = save_grid(out / f"grid_{first // SAMPLE_ROWS_PER_GRID:03d}.png", labels[rows],
                          [column[rows] for column in columns])
         print(f"wrote {grid}")
+    return 0
+
+
+# -----------------------------------------------------------------------------------------------------------------
+# evaluate
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    try:
+        generator, encoder, config = load_any(args.checkpoint)
+        segmenter = metrics.load_segmenter(args.segmenter)
+    except (CheckpointError, ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    count = args.images or modes.by_mode(quick=64, default=2000)
+    test_count = args.test_images or modes.by_mode(quick=32, default=1000)
+    print(f"evaluating {args.checkpoint}: {count} generated vs {count} real images at {config.size}x{config.size}, "
+          f"two-sample test on {test_count} + {test_count} held out")
+    sets = metrics.EvaluationSets.make(config.size, count, test_count)
+    ceilings = metrics.real_ceilings(segmenter, sets, seed=args.seed)
+    report = metrics.evaluate(generator, encoder, segmenter, sets, ceilings, seed=args.seed)
+    print(metrics.format_report(report, ceilings))
+    if args.json:
+        checkpoints.atomic_write_bytes(args.json, metrics.report_json(report, ceilings).encode())
+        print(f"wrote {args.json}")
     return 0
 
 
@@ -213,8 +232,21 @@ def build_parser() -> argparse.ArgumentParser:
     sample_parser.add_argument("--out", metavar="DIR", default="samples",
                                help="folder for the PNG grids (default: %(default)s)")
 
-    commands.add_parser("evaluate", help="(not yet) label alignment, Frechet distance, diversity (lesson 10)",
-                        description="Filled in by the evaluation work (lesson 10, spade_lib.metrics).")
+    evaluate_parser = commands.add_parser(
+        "evaluate", help="label alignment, Fréchet distances, two-sample test and diversity (lesson 10)",
+        description="Evaluate a generator on Landscapes validation images (spade_lib.metrics): every metric next "
+                    "to the same measure on real images.")
+    evaluate_parser.add_argument("checkpoint", nargs="?", default=str(CLASSROOM_DIR),
+                                 help="a shipped model folder, a checkpoint (step_*.json) or a run folder "
+                                      "(default: the classroom model, %(default)s)")
+    evaluate_parser.add_argument("--images", metavar="N", type=positive_int, default=None,
+                                 help="generated and real images per set (default: 2000; quick mode 64)")
+    evaluate_parser.add_argument("--test-images", metavar="N", type=positive_int, default=None,
+                                 help="held-out images per side of the two-sample test (default: 1000; quick 32)")
+    evaluate_parser.add_argument("--segmenter", default=str(SEGMENTER_PATH),
+                                 help="the segmenter's weights (default: %(default)s)")
+    evaluate_parser.add_argument("--json", metavar="PATH", default=None, help="also write the numbers as JSON")
+    evaluate_parser.add_argument("--seed", type=int, default=0, help="seed of the style vectors (default: 0)")
     return parser
 
 
@@ -225,9 +257,7 @@ def main(argv=None) -> int:
         return run_train(args, parser)
     if args.command == "sample":
         return run_sample(args, parser)
-    print("python -m spade_lib evaluate: not available yet; it is filled in by the evaluation work "
-          "(lesson 10, spade_lib.metrics).", file=sys.stderr)
-    return 2
+    return run_evaluate(args)
 
 
 if __name__ == "__main__":

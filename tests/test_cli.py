@@ -1,5 +1,6 @@
 """The command line: help, a 2-step training run, sampling from it, and clear errors for bad arguments."""
 import dataclasses
+import json
 import subprocess
 import sys
 
@@ -107,9 +108,25 @@ def test_bad_arguments_give_clear_errors(arguments, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_evaluate_says_it_is_not_there_yet(capsys):
-    assert main(["evaluate"]) == 2
-    assert "evaluation work" in capsys.readouterr().err
+def test_evaluate_prints_every_metric_and_writes_json(run, tmp_path, capsys):
+    from spade_lib.metrics import Segmenter, save_segmenter
+
+    segmenter = save_segmenter(Segmenter(), tmp_path / "segmenter.safetensors")
+    out = tmp_path / "report.json"
+    arguments = ["evaluate", str(run), "--segmenter", str(segmenter), "--images", "16", "--test-images", "8",
+                 "--json", str(out)]
+    assert main(arguments) == 0
+    text = capsys.readouterr().out
+    for row in ("16 generated vs 16 real", "mIoU", "pixel accuracy", "segmenter features", "texture features",
+                "two-sample classifier accuracy", "diversity"):
+        assert row in text
+    report = json.loads(out.read_text())
+    assert set(report) == {"generated", "real"} and report["generated"]["images"] == 16
+
+
+def test_evaluate_a_missing_model_says_how_to_get_it(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "nowhere")]) == 1
+    assert "does not exist" in capsys.readouterr().err
 
 
 def test_style_preset_on_your_own_label_maps_paints_them_in_that_style():
