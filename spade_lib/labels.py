@@ -3,14 +3,19 @@
 A semantic label map holds one class id per pixel. SPADE's official code feeds the network a *one-hot* map
 (one channel per class, plus an optional instance-edge channel). ``LabelMap`` keeps the compact integer form,
 which is 151 times smaller for ADE20K and lets ``spade_lib.norms.SPADE`` take its fast path; ``one_hot()``
-gives the official dense form. Lesson 00 shows all of these.
+gives the official dense form. Lesson 00 shows all of these. Label maps travel as PNG files
+(``read_label_png``, ``label_png_bytes``): the sample command reads them, the painter of lesson 09 reads and writes them.
 """
 import copy
+import io
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image, UnidentifiedImageError
 
 
 def check_labels(labels: torch.Tensor, num_classes: int, name: str = "label map") -> None:
@@ -117,3 +122,69 @@ class LabelMap:
 
     def to(self, device) -> "LabelMap":
         return self._derived(self.labels.to(device), None if self.edges is None else self.edges.to(device))
+
+
+# -----------------------------------------------------------------------------------------------------------------
+# Label maps as PNG files
+
+ID_MODES = ("P", "L", "I", "I;16")  # PNG modes whose pixel values are class ids: indexed and single-channel
+
+
+def read_label_png(source, num_classes: int, palette=None, name: Optional[str] = None) -> np.ndarray:
+    """(H, W) int64 class ids from a PNG: a path, the file's bytes or a file object.
+
+    An indexed (palette) PNG gives its pixels' palette indices, a single-channel (greyscale) PNG its values. With
+    ``palette`` ((K, 3) uint8 RGB, one colour per class), an RGB PNG drawn in those colours is read back to ids.
+    A file that is no image, an unknown colour or an id outside [0, num_classes) raises a ValueError naming it."""
+    if name is None:
+        name = str(source) if isinstance(source, (str, Path)) else "the label map"
+    try:
+        image = Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source)
+        image.load()
+    except (UnidentifiedImageError, OSError) as error:
+        raise ValueError(f"{name} could not be read as an image ({error}); a label map is a PNG file") from None
+    if image.mode in ID_MODES:
+        ids = np.array(image).astype(np.int64)
+    elif palette is not None and image.mode in ("RGB", "RGBA"):
+        ids = ids_of_colours(np.array(image.convert("RGB")), palette, name)
+    else:
+        in_colours = "; or as an RGB PNG in the palette's colours" if palette is not None else (
+            ". Colour (RGB) label pictures must be converted to ids")
+        raise ValueError(
+            f"{name} is a {image.mode} image, not a label map. A label map holds one class id per pixel: save it "
+            f"as an indexed (palette) PNG, where each pixel's palette index is its class, or as a single-channel "
+            f"(grayscale) PNG of ids 0..{num_classes - 1}{in_colours}.")
+    check_labels(torch.from_numpy(ids)[None], num_classes, name=f"label map {name}")
+    return ids
+
+
+def ids_of_colours(rgb: np.ndarray, palette, name: str = "the label map") -> np.ndarray:
+    """(H, W, 3) uint8 colours -> (H, W) int64 ids: each pixel's index in ``palette``; a ValueError that names
+    the colours which are not in it (anti-aliased edges, a wrong palette)."""
+    weights = np.array([65536, 256, 1])
+    codes = rgb.astype(np.int64) @ weights  # one integer per colour: 0xRRGGBB
+    palette_codes = np.asarray(palette, np.int64) @ weights
+    order = np.argsort(palette_codes, kind="stable")
+    position = np.searchsorted(palette_codes[order], codes).clip(max=len(order) - 1)
+    known = palette_codes[order][position] == codes
+    if not known.all():
+        colours, counts = np.unique(codes[~known], return_counts=True)
+        shown = ", ".join(f"#{c:06x} ({n} pixel{'s' if n > 1 else ''})" for c, n in zip(colours[:5], counts[:5]))
+        more = f" and {len(colours) - 5} more" if len(colours) > 5 else ""
+        raise ValueError(f"{name} has colours that are not in the palette: {shown}{more}. Paint with the palette's "
+                         f"colours only (no anti-aliasing), or save the label map as an indexed PNG of class ids.")
+    return order[position]
+
+
+def label_png_bytes(labels, palette) -> bytes:
+    """An indexed PNG of (H, W) class ids, with ``palette`` as its colours: image viewers show the palette's
+    colours, and ``read_label_png`` gives back the ids."""
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() > 255:
+        raise ValueError(f"an indexed PNG holds one (H, W) map of ids 0..255, got shape {labels.shape}, "
+                         f"dtype {labels.dtype}")
+    image = Image.fromarray(labels.astype(np.uint8))  # mode L ...
+    image.putpalette(np.asarray(palette, np.uint8).flatten().tolist())  # ... becomes mode P, the indexed PNG
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -2,10 +2,14 @@
 
 Images in the course are tensors (3, H, W) with values in [-1, 1], the range a tanh generator produces; label
 maps are (H, W) integer class ids. ``to_uint8`` and ``colorize`` turn both into ordinary (H, W, 3) uint8 RGB
-arrays, and ``show_grid`` lays out rows such as (label map | real photo | generated photo) with matplotlib.
+arrays, and ``show_grid`` lays out rows such as (label map | real photo | generated photo) with matplotlib. ``png_bytes`` and
+``read_image`` go to and from image files.
 """
+import io
+
 import numpy as np
 import torch
+from PIL import Image
 
 from .data import CLASS_NAMES, PALETTE
 
@@ -33,6 +37,30 @@ def to_uint8(image) -> np.ndarray:
         raise ValueError(f"to_uint8 takes images of shape (3, H, W) or (N, 3, H, W), got {image.shape}")
     rgb = np.clip((image + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
     return np.moveaxis(rgb, -3, -1)
+
+
+def from_uint8(rgb) -> torch.Tensor:
+    """(H, W, 3) uint8 RGB -> (3, H, W) float in [-1, 1], the images' range: the inverse of ``to_uint8``."""
+    return torch.from_numpy(np.asarray(rgb, np.uint8).copy()).permute(2, 0, 1).float() / 127.5 - 1
+
+
+def read_image(source, size) -> torch.Tensor:
+    """An image file (a path, the file's bytes or a file object) as (3, H, W) in [-1, 1], resized (bicubic) to
+    ``size`` = (H, W). A file that is no image raises a ValueError."""
+    try:
+        image = Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source)
+        image = image.convert("RGB")
+    except OSError as error:  # PIL's UnidentifiedImageError is one
+        raise ValueError(f"could not read the image ({error})") from None
+    height, width = size
+    return from_uint8(np.array(image.resize((width, height), Image.BICUBIC)))
+
+
+def png_bytes(picture) -> bytes:
+    """A label map (H, W) or an image (3, H, W) in [-1, 1] (see ``as_rgb``) as the bytes of an RGB PNG file."""
+    buffer = io.BytesIO()
+    Image.fromarray(as_rgb(picture)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def as_rgb(picture) -> np.ndarray:
