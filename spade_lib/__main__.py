@@ -14,19 +14,17 @@ import dataclasses
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
-
-from PIL import Image
 
 from . import checkpoints, metrics, modes
 from .checkpoints import CheckpointError
 from .data import NUM_CLASSES, STYLE_NAMES, Landscapes, render_labels
 from .generator import make_segmap
-from .labels import check_labels, resize_labels
+from .labels import read_label_png, resize_labels
 from .metrics import SEGMENTER_PATH
 from .pretrained import CLASSROOM_DIR, load_any
 from .training import PRESETS, NonFiniteLossError, Trainer, TrainConfig, generate, run_dir, save_grid
+from .viz import read_image
 
 SAMPLE_ROWS_PER_GRID = 8
 
@@ -84,27 +82,14 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 # sample
 
 
-def read_label_png(path: Path, num_classes: int) -> torch.Tensor:
-    """(H, W) class ids from an indexed (palette) PNG or a single-channel PNG; a clear error for colour images."""
-    image = Image.open(path)
-    if image.mode not in ("P", "L", "I", "I;16"):
-        raise ValueError(
-            f"{path} is a {image.mode} image, not a label map. A label map holds one class id per pixel: save it "
-            f"as an indexed (palette) PNG, where each pixel's palette index is its class, or as a single-channel "
-            f"(grayscale) PNG of ids 0..{num_classes - 1}. Colour (RGB) label pictures must be converted to ids.")
-    labels = torch.from_numpy(np.array(image).astype(np.int64))[None]  # (1, H, W)
-    check_labels(labels, num_classes, name=f"label map {path}")
-    return labels[0]
-
-
 def load_label_maps(args, config: TrainConfig):
     """(labels (N, H, W), instances (N, H, W), real images (N, 3, H, W) or None) at the model's size."""
     if args.labels is not None:
         files = sorted(Path(args.labels).glob("*.png"))
         if not files:
             raise ValueError(f"no .png files in {args.labels}")
-        labels = torch.stack([resize_labels(read_label_png(f, NUM_CLASSES)[None], (config.size, config.size))[0]
-                              for f in files])
+        labels = torch.stack([resize_labels(torch.from_numpy(read_label_png(f, NUM_CLASSES))[None],
+                                            (config.size, config.size))[0] for f in files])
         return labels, labels, None  # no instance maps: each region of a class counts as one instance
     dataset = Landscapes(size=config.size, length=max(config.dataset_size, args.dataset))
     items = [dataset.render(i, args.style) for i in range(args.dataset)]
@@ -114,8 +99,7 @@ def load_label_maps(args, config: TrainConfig):
 def style_images(args, config: TrainConfig, labels, real):
     """The images whose style the samples take: --style-image, or --style (the dataset's renderer), or None."""
     if args.style_image is not None:
-        image = Image.open(args.style_image).convert("RGB").resize((config.size, config.size), Image.BICUBIC)
-        pixels = torch.from_numpy(np.array(image)).permute(2, 0, 1).float() / 127.5 - 1  # (3, H, W) in [-1, 1]
+        pixels = read_image(args.style_image, (config.size, config.size))  # (3, H, W) in [-1, 1]
         return pixels[None].expand(len(labels), -1, -1, -1)
     if args.style is None:
         return None

@@ -4,7 +4,7 @@ A semantic label map holds one class id per pixel. SPADE's official code feeds t
 (one channel per class, plus an optional instance-edge channel). ``LabelMap`` keeps the compact integer form,
 which is 151 times smaller for ADE20K and lets ``spade_lib.norms.SPADE`` take its fast path; ``one_hot()``
 gives the official dense form. Lesson 00 shows all of these. Label maps travel as PNG files
-(``read_label_png``, ``label_png_bytes``): the sample command reads them, the painter of lesson 09 reads and writes them.
+(``read_label_png``, ``label_png_bytes``): the sample command reads them, the painter of lesson 09 also writes them.
 """
 import copy
 import io

@@ -2,8 +2,8 @@
 
 Images in the course are tensors (3, H, W) with values in [-1, 1], the range a tanh generator produces; label
 maps are (H, W) integer class ids. ``to_uint8`` and ``colorize`` turn both into ordinary (H, W, 3) uint8 RGB
-arrays, and ``show_grid`` lays out rows such as (label map | real photo | generated photo) with matplotlib. ``png_bytes`` and
-``read_image`` go to and from image files.
+arrays, and ``show_grid`` lays out rows such as (label map | real photo | generated photo) with matplotlib.
+``png_bytes`` and ``read_image`` go to and from image files.
 """
 import io
 
