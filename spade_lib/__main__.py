@@ -152,7 +152,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     print(f"evaluating {args.checkpoint}: {count} generated vs {count} real images at {config.size}x{config.size}, "
           f"two-sample test on {test_count} + {test_count} held out")
     sets = metrics.EvaluationSets.make(config.size, count, test_count)
-    ceilings = metrics.real_ceilings(segmenter, sets, seed=args.seed)
+    try:
+        ceilings = metrics.real_ceilings(segmenter, sets, seed=args.seed, inception_weights=args.inception_weights)
+    except (CheckpointError, FileNotFoundError, ImportError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     report = metrics.evaluate(generator, encoder, segmenter, sets, ceilings, seed=args.seed)
     print(metrics.format_report(report, ceilings))
     if args.json:
@@ -229,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="held-out images per side of the two-sample test (default: 1000; quick 32)")
     evaluate_parser.add_argument("--segmenter", default=str(SEGMENTER_PATH),
                                  help="the segmenter's weights (default: %(default)s)")
+    evaluate_parser.add_argument("--inception-weights", metavar="PATH", default=None,
+                                 help="also the Fréchet distance in FID's Inception space (needs torch-fidelity and "
+                                      "the weights file pt_inception-2015-12-05-6726825d.pth; never downloaded)")
     evaluate_parser.add_argument("--json", metavar="PATH", default=None, help="also write the numbers as JSON")
     evaluate_parser.add_argument("--seed", type=int, default=0, help="seed of the style vectors (default: 0)")
     return parser

@@ -179,14 +179,19 @@ def gram_features(activations: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def feature_vectors(segmenter: Segmenter, images: torch.Tensor) -> dict[str, torch.Tensor]:
-    """``{"segmenter": (N, 4w) mean-pooled deep features, "texture": (N, w(w+1)/2) first-layer Gram matrices}``."""
+def feature_vectors(segmenter: Segmenter, images: torch.Tensor, inception_weights=None) -> dict[str, torch.Tensor]:
+    """``{"segmenter": (N, 4w) mean-pooled deep features, "texture": (N, w(w+1)/2) first-layer Gram matrices}``,
+    and ``"inception"`` (N, 2048), FID's own features, when a path to its weights is given (spade_lib.inception)."""
     parts = {"segmenter": [], "texture": []}
     for batch in batched(images):
         features = segmenter.features(batch)
         parts["segmenter"].append(features["deep"].mean((2, 3)))
         parts["texture"].append(gram_features(features["early"]))
-    return {name: torch.cat(chunks).double() for name, chunks in parts.items()}
+    vectors = {name: torch.cat(chunks).double() for name, chunks in parts.items()}
+    if inception_weights is not None:
+        from .inception import inception_features  # optional: needs torch-fidelity and the weights file
+        vectors["inception"] = inception_features(images, inception_weights)
+    return vectors
 
 
 def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
@@ -320,31 +325,53 @@ def generate_for(generator, encoder, labels: torch.Tensor, instances: torch.Tens
                       for l, i in zip(batched(labels, batch_size), batched(instances, batch_size))])
 
 
-def real_ceilings(segmenter: Segmenter, sets: EvaluationSets, seed: int = 0) -> dict:
+def real_ceilings(segmenter: Segmenter, sets: EvaluationSets, seed: int = 0, inception_weights=None) -> dict:
     """The real-image scores every generator is compared with: alignment of real ``a``, Fréchet distances real
-    ``a`` vs real ``b``, the two-sample accuracy of real ``a`` vs real ``b`` (chance, if the test is sound)."""
-    features_a, features_b = feature_vectors(segmenter, sets.images["a"]), feature_vectors(segmenter, sets.images["b"])
+    ``a`` vs real ``b``, the two-sample accuracy of real ``a`` vs real ``b`` (chance, if the test is sound).
+    ``inception_weights``: also the Inception space, then for every generator evaluated against these."""
+    features_a = feature_vectors(segmenter, sets.images["a"], inception_weights)
+    features_b = feature_vectors(segmenter, sets.images["b"], inception_weights)
     half = len(sets.images["c"]) // 2
     return {"alignment": label_alignment(segmenter, sets.images["a"], sets.labels["a"]),
             "frechet": {name: frechet_distance(features_a[name], features_b[name]) for name in features_a},
             "two_sample_accuracy": two_sample_accuracy(sets.images["a"], sets.images["b"], sets.images["c"][:half],
                                                        sets.images["c"][half:], seed=seed),
-            "features_b": features_b}
+            "features_b": features_b, "inception_weights": inception_weights}
+
+
+def evaluate_images(segmenter: Segmenter, sets: EvaluationSets, ceilings: dict, fake_a: torch.Tensor,
+                    fake_c: torch.Tensor, seed: int = 0) -> dict:
+    """Alignment, Fréchet distances and the two-sample test of images made for the label maps of ``sets.labels``
+    ``"a"`` (``fake_a``) and ``"c"`` (``fake_c``), however they were made."""
+    features = feature_vectors(segmenter, fake_a, ceilings.get("inception_weights"))
+    return {"alignment": label_alignment(segmenter, fake_a, sets.labels["a"]),
+            "frechet": {name: frechet_distance(features[name], ceilings["features_b"][name]) for name in features},
+            "two_sample_accuracy": two_sample_accuracy(sets.images["a"], fake_a, sets.images["c"], fake_c,
+                                                       seed=seed),
+            "images": len(fake_a)}
 
 
 def evaluate(generator, encoder, segmenter: Segmenter, sets: EvaluationSets, ceilings: dict,
              diversity_maps: int = 20, seed: int = 0) -> dict:
-    """Every metric of the generator, next to the real-image ``ceilings`` (from ``real_ceilings``)."""
+    """Every metric of the generator (z drawn from N(0, I)), next to the real-image ``ceilings``."""
     fake_a = generate_for(generator, encoder, sets.labels["a"], sets.instances["a"], seed)
     fake_c = generate_for(generator, encoder, sets.labels["c"], sets.instances["c"], seed + 1)
-    features = feature_vectors(segmenter, fake_a)
+    report = evaluate_images(segmenter, sets, ceilings, fake_a, fake_c, seed)
     dataset = Landscapes(size=sets.images["a"].shape[-1], length=len(sets.images["a"]), seed=VALIDATION_SEED)
-    return {
-        "alignment": label_alignment(segmenter, fake_a, sets.labels["a"]),
-        "frechet": {name: frechet_distance(features[name], ceilings["features_b"][name]) for name in features},
-        "two_sample_accuracy": two_sample_accuracy(sets.images["a"], fake_a, sets.images["c"], fake_c, seed=seed),
-        "diversity": diversity(generator, encoder, dataset, range(min(diversity_maps, len(dataset)))),
-        "images": len(fake_a)}
+    report["diversity"] = diversity(generator, encoder, dataset, range(min(diversity_maps, len(dataset))))
+    return report
+
+
+def class_mean_colours(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """(C, 3): the mean colour of each class over real images (N, 3, H, W) with labels (N, H, W)."""
+    one_hot = F.one_hot(labels, NUM_CLASSES).permute(0, 3, 1, 2).double()  # (N, C, H, W)
+    sums = torch.einsum("nchw,nkhw->kc", images.double(), one_hot)
+    return (sums / one_hot.sum((0, 2, 3))[:, None].clamp(min=1)).float()
+
+
+def paint_flat(labels: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
+    """The laziest "generator": every pixel gets its class's colour, (N, H, W) -> (N, 3, H, W)."""
+    return colours[labels].permute(0, 3, 1, 2).contiguous()
 
 
 def format_report(report: dict, ceilings: dict) -> str:
@@ -361,13 +388,14 @@ def format_report(report: dict, ceilings: dict) -> str:
                      f"{ceilings['frechet'][name]:10.3f}   <= 2x real-vs-real ({ratio:.1f}x)")
     lines.append(f"{'two-sample classifier accuracy':34s} {report['two_sample_accuracy']:10.1%} "
                  f"{ceilings['two_sample_accuracy']:10.1%}   <= 75% (50% = indistinguishable)")
-    d = report["diversity"]
-    lines.append(f"{'diversity (pairwise L1, one map)':34s} {d['generated']:10.3f} {d['real']:10.3f}   "
-                 f"(real: one layout in the 8 styles)")
+    if "diversity" in report:
+        d = report["diversity"]
+        lines.append(f"{'diversity (pairwise L1, one map)':34s} {d['generated']:10.3f} {d['real']:10.3f}   "
+                     f"(real: one layout in the 8 styles)")
     return "\n".join(lines)
 
 
 def report_json(report: dict, ceilings: dict) -> str:
     """The report and the ceilings as JSON (features left out)."""
-    real = {key: value for key, value in ceilings.items() if key != "features_b"}
+    real = {key: value for key, value in ceilings.items() if key not in ("features_b", "inception_weights")}
     return json.dumps({"generated": report, "real": real}, indent=2)

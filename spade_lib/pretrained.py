@@ -62,6 +62,13 @@ def export_model(checkpoint: PathLike, folder: PathLike, half: bool = True, info
     return metadata
 
 
+def training_minutes(state: dict) -> float:
+    """Minutes a checkpoint's run spent training, from its loss history: each entry covers ``log_every`` steps
+    of ``batch_size`` images at the recorded images per second (checkpoint writing not counted)."""
+    images = state["config"]["log_every"] * state["config"]["batch_size"]
+    return sum(images / entry["images_per_second"] for entry in state["history"]) / 60
+
+
 # -----------------------------------------------------------------------------------------------------------------
 # Reading, with the checks
 

@@ -141,3 +141,14 @@ def test_style_preset_on_your_own_label_maps_paints_them_in_that_style():
     assert styles.shape == (2, 3, 32, 32)
     assert torch.equal(styles[0], render_labels(labels[0], "night"))
     assert styles.mean() < render_labels(labels[0], "day").mean() - 0.3  # a night, not a day
+
+
+def test_evaluate_with_missing_inception_weights_says_where_to_get_them(run, tmp_path, capsys):
+    from spade_lib.metrics import Segmenter, save_segmenter
+
+    segmenter = save_segmenter(Segmenter(), tmp_path / "segmenter.safetensors")
+    arguments = ["evaluate", str(run), "--segmenter", str(segmenter), "--images", "8", "--test-images", "4",
+                 "--inception-weights", str(tmp_path / "pt_inception-2015-12-05-6726825d.pth")]
+    assert main(arguments) == 1
+    error = capsys.readouterr().err
+    assert "pt_inception-2015-12-05-6726825d.pth" in error and "https://" in error

@@ -144,3 +144,14 @@ def test_evaluate_reports_every_metric_next_to_the_real_ceilings(tmp_path):
         assert row in text
     saved = json.loads(metrics.report_json(report, ceilings))
     assert saved["real"]["frechet"]["texture"] == ceilings["frechet"]["texture"]
+
+
+def test_flat_colours_are_the_class_means():
+    images = torch.zeros(1, 3, 2, 2)
+    images[0, :, 0, 0], images[0, :, 0, 1] = 1.0, 0.5  # two pixels of class 3
+    labels = torch.tensor([[[3, 3], [0, 0]]])
+    colours = metrics.class_mean_colours(images, labels)
+    torch.testing.assert_close(colours[3], torch.full((3,), 0.75))
+    torch.testing.assert_close(colours[0], torch.zeros(3))
+    painted = metrics.paint_flat(labels, colours)
+    assert painted.shape == (1, 3, 2, 2) and torch.equal(painted[0, :, 1, 1], colours[0])
