@@ -1,6 +1,6 @@
 """Exercise checks for lesson 10, evaluation (``notebooks/10_evaluation.ipynb``).
 
-1. mIoU from a confusion matrix (easy)
+1. the mean class accuracy from a confusion matrix (easy)
 2. the Fréchet distance of two Gaussians with diagonal covariances (medium)
 3. the diversity measure without a loop over pairs (medium)
 4. real photos of the wrong label maps: which metric notices? (open; a possible answer in ``SOLUTIONS``)
@@ -28,7 +28,7 @@ def _number(answer, what: str):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Exercise 1: mIoU from a confusion matrix
+# Exercise 1: mean class accuracy from a confusion matrix
 
 def _confusion_cases():
     generator = torch.Generator().manual_seed(10)
@@ -37,58 +37,57 @@ def _confusion_cases():
     absent = torch.randint(0, 50, (5, 5), generator=generator)
     absent[2, :], absent[:, 2] = 0, 0          # class 2: neither in the labels nor predicted -> left out
     predicted_only = torch.randint(0, 50, (4, 4), generator=generator)
-    predicted_only[3, :] = 0                   # class 3 never in the labels, but predicted: IoU 0, counted
+    predicted_only[3, :] = 0                   # class 3 never in the labels, only predicted -> left out too
     return cases + [absent, predicted_only]
 
 
-def _miou_expected(counts):
+def _class_accuracy_expected(counts):
     counts = counts.double()
-    true_positive = counts.diag()
-    union = counts.sum(0) + counts.sum(1) - true_positive
-    present = union > 0
-    return float((true_positive[present] / union[present]).mean())
+    labelled = counts.sum(1)                   # pixels of each class in the labels (the rows)
+    present = labelled > 0
+    return float((counts.diag()[present] / labelled[present]).mean())
 
 
-def check_miou(miou_from_confusion) -> Result:
-    """Exercise 1: ``miou_from_confusion(counts)`` with counts (C, C), entry [true, predicted] -> the mIoU (one
-    number), averaged over the classes that occur in the labels or the predictions."""
+def check_class_accuracy(mean_class_accuracy) -> Result:
+    """Exercise 1: ``mean_class_accuracy(counts)`` with counts (C, C), entry [true, predicted] -> the fraction
+    of each class's pixels labelled right, averaged over the classes that occur in the labels (one number)."""
     for counts in _confusion_cases():
-        answer, problem = call_student(miou_from_confusion, counts.clone())
+        answer, problem = call_student(mean_class_accuracy, counts.clone())
         if problem is not None:
             return problem
         if isinstance(answer, torch.Tensor) and answer.numel() == len(counts) > 1:
-            return hint("that is one IoU per class: average them (over the classes that occur) into one number.")
-        value, problem = _number(answer, "the mIoU, a number between 0 and 1")
+            return hint("that is one accuracy per class: average them (over the classes in the labels) into "
+                        "one number.")
+        value, problem = _number(answer, "the mean class accuracy, a number between 0 and 1")
         if problem is not None:
             return problem
-        expected = _miou_expected(counts)
+        expected = _class_accuracy_expected(counts)
         if abs(value - expected) <= 1e-6:
             continue
         c = counts.double()
-        tp = c.diag()
+        tp, rows, cols = c.diag(), c.sum(1), c.sum(0)
         if value != value:  # NaN
-            return hint("you got NaN: a class that is neither in the labels nor predicted has a union of 0 "
-                        "(0 / 0). Leave such classes out of the mean.")
-        if abs(value - float((tp / (c.sum(1) + c.sum(0) - tp)).nan_to_num(0.0).mean())) <= 1e-6:
-            return hint("a class that never occurs (its row and column are all 0) counts as IoU 0 in your mean: "
-                        "leave it out, average only over classes whose union is above 0.")
-        in_labels = c.sum(1) > 0
-        if abs(value - float((tp / (c.sum(1) + c.sum(0) - tp))[in_labels].mean())) <= 1e-6:
-            return hint("you average over the classes in the labels only: a class that is predicted but never "
-                        "labelled is a mistake too (IoU 0). Average over classes whose union is above 0.")
-        if abs(value - float((tp / c.sum(1)).nan_to_num(0.0)[in_labels].mean())) <= 1e-6:
-            return hint("that is TP / (TP + FN), the class accuracy (recall): the IoU's union also counts the "
-                        "false positives, the pixels wrongly predicted as the class (its column).")
-        if abs(value - float((tp / (c.sum(1) + c.sum(0)))[(c.sum(0) + c.sum(1)) > 0].mean())) <= 1e-6:
-            return hint("the true positives are in the row and in the column: subtract them once, "
-                        "union = row sum + column sum - TP.")
+            return hint("you got NaN: a class that never occurs in the labels has a row of zeros (0 / 0). "
+                        "Leave such classes out of the mean.")
+        if abs(value - float((tp / rows).nan_to_num(0.0).mean())) <= 1e-6:
+            return hint("a class that is not in the labels (its row is all 0) counts as 0 in your mean: leave "
+                        "it out, average only over classes whose row sum is above 0.")
+        if abs(value - float((tp / cols)[cols > 0].mean())) <= 1e-6 or \
+                abs(value - float((tp / cols).nan_to_num(0.0).mean())) <= 1e-6:
+            return hint("you divide by the column, the pixels *predicted* as the class (that is the precision). "
+                        "The class accuracy asks: of the pixels *labelled* c (the row), how many were found?")
+        union = rows + cols - tp
+        if abs(value - float((tp[union > 0] / union[union > 0]).mean())) <= 1e-6:
+            return hint("that is the mIoU, which also counts the false positives. Here only the row counts: "
+                        "TP_c / (pixels labelled c).")
         if abs(value - float(tp.sum() / c.sum())) <= 1e-6:
-            return hint("that is the pixel accuracy (trace / total): the mIoU is an IoU per class, then the mean.")
+            return hint("that is the pixel accuracy (trace / total), where big classes weigh more: compute an "
+                        "accuracy per class first, then the mean.")
         return hint(f"for counts {counts.tolist()} expected {expected:.4f}, got {value:.4f}. "
-                    f"IoU_c = TP_c / (row_c + column_c - TP_c), then the mean over classes with a union above 0.")
-    return passed("the mIoU of the whole set. Each class counts the same, however few pixels it has: a "
-                  "segmenter that misses every small rock loses a whole class's worth of mIoU, but hardly any "
-                  "pixel accuracy.")
+                    f"Per class: diagonal / row sum, then the mean over classes with a row sum above 0.")
+    return passed("the per-class accuracy of pix2pix's FCN-score. Each class weighs the same, however few "
+                  "pixels it has; unlike the IoU it forgives false positives: a segmenter that calls every "
+                  "pixel 'sky' gets sky right and only loses the other classes.")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -181,12 +180,11 @@ def check_pairwise_l1(pairwise_l1) -> Result:
 # Solutions, shown with spade_lib.exercises.show_solution(10, n)
 
 def _solution_1(counts):
-    """Exercise 1: IoU per class from the row (the label), the column (the prediction) and the diagonal."""
+    """Exercise 1: per class, the diagonal (found) over the row (labelled); classes never labelled left out."""
     counts = counts.double()
-    true_positive = counts.diag()
-    union = counts.sum(0) + counts.sum(1) - true_positive      # predicted as c, or labelled c, or both
-    present = union > 0                                        # classes that occur at all
-    return float((true_positive[present] / union[present]).mean())
+    labelled = counts.sum(1)                                   # row c: every pixel whose label is c
+    present = labelled > 0
+    return float((counts.diag()[present] / labelled[present]).mean())
 
 
 def _solution_2(mu_a, var_a, mu_b, var_b):
