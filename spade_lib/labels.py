@@ -141,8 +141,10 @@ def read_label_png(source, num_classes: int, palette=None, name: Optional[str] =
     try:
         image = Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source)
         image.load()
-    except (UnidentifiedImageError, OSError) as error:
-        raise ValueError(f"{name} could not be read as an image ({error}); a label map is a PNG file") from None
+    except UnidentifiedImageError:
+        raise ValueError(f"{name} is not an image file; a label map is a PNG") from None
+    except OSError as error:  # e.g. a truncated file
+        raise ValueError(f"{name} could not be read as an image: {error}") from None
     if image.mode in ID_MODES:
         ids = np.array(image).astype(np.int64)
     elif palette is not None and image.mode in ("RGB", "RGBA"):

@@ -9,7 +9,7 @@ import io
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from .data import CLASS_NAMES, PALETTE
 
@@ -50,8 +50,10 @@ def read_image(source, size) -> torch.Tensor:
     try:
         image = Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source)
         image = image.convert("RGB")
-    except OSError as error:  # PIL's UnidentifiedImageError is one
-        raise ValueError(f"could not read the image ({error})") from None
+    except UnidentifiedImageError:
+        raise ValueError("that is not an image file") from None
+    except OSError as error:  # e.g. a truncated file
+        raise ValueError(f"the image could not be read: {error}") from None
     height, width = size
     return from_uint8(np.array(image.resize((width, height), Image.BICUBIC)))
 

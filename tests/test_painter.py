@@ -181,7 +181,7 @@ def test_a_label_png_of_another_size_is_resized_with_nearest(painter):
 @pytest.mark.parametrize("data, message", [
     (png(np.full((8, 8, 3), (1, 2, 3), np.uint8)), "#010203 (64 pixels)"),
     (png(np.full((8, 8), 42, np.uint8)), "class ids 42 outside"),
-    (b"not a picture", "could not be read as an image"),
+    (b"not a picture", "bad.png is not an image file"),
     (png(np.zeros((8, 8, 2), np.uint8)), "is a LA image, not a label map"),
 ], ids=["unknown-colour", "unknown-id", "not-an-image", "two-channels"])
 def test_bad_label_files_get_a_message_in_the_widget(painter, data, message):
@@ -340,3 +340,10 @@ def test_a_model_with_its_own_class_list():
     with pytest.raises(ValueError, match="pass its own class list"):
         Painter(generator, None)
     assert make_palette(3).shape == (3, 3)
+
+
+def test_a_bad_style_image_gets_a_message(painter):
+    z = painter.z.clone()
+    painter.receive({"type": "style_image", "id": 1, "name": "notes.txt"}, [b"just text"])
+    assert painter.status == "ValueError: that is not an image file" and painter.status_level == "error"
+    assert torch.equal(painter.z, z)

@@ -126,8 +126,8 @@ function render({ model, el }) {
   const button = (testid, text, title, onclick) =>
     h("button", { type: "button", "data-testid": testid, title, onclick }, [text]);
   const toolButtons = {
-    brush: button("painter-tool-brush", "🖌 brush", "paint strokes", () => set("tool", "brush")),
-    fill: button("painter-tool-fill", "🪣 fill", "fill the clicked region", () => set("tool", "fill")),
+    brush: button("painter-tool-brush", "brush", "paint strokes", () => set("tool", "brush")),
+    fill: button("painter-tool-fill", "fill", "fill the clicked region", () => set("tool", "fill")),
   };
   const radius = h("input", { type: "range", min: 0, max: 12, "data-testid": "painter-radius",
                               oninput: () => set("brush_radius", Number(radius.value)) });
@@ -138,12 +138,12 @@ function render({ model, el }) {
   const redo = button("painter-redo", "↷ redo", "redo what undo undid", () => send({ type: "redo" }));
   const clear = button("painter-clear", "clear", "paint everything in the selected class",
                        () => send({ type: "clear", class_id: get("brush_class") }));
-  const layout = button("painter-random-layout", "🎲 random layout", "a layout from the Landscapes dataset",
+  const layout = button("painter-random-layout", "random layout", "a layout from the Landscapes dataset",
                         () => send({ type: "random_layout" }));
   const palette = h("div", { class: "spade-painter-palette", "data-testid": "painter-palette" });
 
   const styleName = h("span", { class: "spade-painter-value", "data-testid": "painter-style-name" });
-  const reroll = button("painter-reroll", "🎲 re-roll z", "a new random style code z",
+  const reroll = button("painter-reroll", "re-roll z", "a new random style code z",
                         () => send({ type: "reroll_style" }));
   const preset = h("select", { "data-testid": "painter-preset",
                                onchange: () => preset.value && send({ type: "style_preset", name: preset.value }) });
@@ -154,7 +154,7 @@ function render({ model, el }) {
                                    onchange: () => sendFile(styleUpload, "style_image") });
   const labelUpload = h("input", { type: "file", accept: "image/png", "data-testid": "painter-load-labels",
                                    onchange: () => sendFile(labelUpload, "load_labels") });
-  const save = button("painter-save", "💾 save", "save label map and image (kernel folder + download)",
+  const save = button("painter-save", "save", "save label map and image (kernel folder + download)",
                       () => send({ type: "save" }));
   const folder = h("span", { class: "spade-painter-value" });
 
@@ -227,10 +227,10 @@ function render({ model, el }) {
   }
 
   // painting
-  function pixelOf(event) {
+  function pixelOf(event) { // the label-map pixel under the pointer: the canvas's content box, border excluded
     const box = canvas.getBoundingClientRect();
-    return [Math.floor(((event.clientX - box.left) / box.width) * map.width),
-            Math.floor(((event.clientY - box.top) / box.height) * map.height)];
+    const x = event.clientX - box.left - canvas.clientLeft, y = event.clientY - box.top - canvas.clientTop;
+    return [Math.floor((x / canvas.clientWidth) * map.width), Math.floor((y / canvas.clientHeight) * map.height)];
   }
 
   function onPointerDown(event) {
