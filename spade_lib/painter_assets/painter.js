@@ -318,6 +318,7 @@ function render({ model, el }) {
       preset.replaceChildren(h("option", { value: "" }, ["preset…"]),
                              ...presets.map((name) => h("option", { value: name }, [name])));
     }
+    if (!get("style_name").startsWith("preset ")) preset.value = ""; // another style replaced the preset
     styleName.textContent = get("style_name") || "(none)";
     folder.textContent = `saves to: ${get("save_folder") || "the notebook's folder"}`;
     status.textContent = get("status");
