@@ -1,11 +1,13 @@
 """Drive a notebook in a real browser: JupyterLab on localhost, Debian's chromium through Playwright.
 
-Used by tests/test_painter_browser.py and by the painter benchmarks, never collected by pytest itself:
+Used by tests/test_painter_browser.py and by the painter's benchmarks, never collected by pytest itself:
 
     with jupyter_lab(NOTEBOOKS) as lab, chromium_page() as page:
         open_and_run(page, lab, "09_paint.ipynb")
         draw_stroke(page, page.locator("canvas"), [(10, 10), (60, 60)])
         kernel_eval(lab, "09_paint.ipynb", "painter.labels.max()")
+
+or, for lesson 09's painter (the last section of this file), `with paint_lesson() as (page, lab): ...`.
 
 Playwright is used without its own browser downloads: it launches the system's chromium
 (`apt-get install chromium`). JupyterLab runs with its own settings, workspace and runtime folders in a
@@ -16,6 +18,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -23,13 +26,14 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-INSTALL_HINT = "install it with `sudo apt-get install chromium` (Debian/Ubuntu); `python3 course.py test` does so when CI=true"
+INSTALL_HINT = ("install it with `sudo apt-get install chromium` (Debian/Ubuntu); `python3 course.py test` does so "
+                "when CI=true")
 PLAYWRIGHT_HINT = "install it with `.venv/bin/pip install -e .[test]` (the pip package only; no `playwright install`)"
 LAB_SETTINGS = {  # user settings for the test's JupyterLab: nothing saved, nothing fetched, every cell in the DOM
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
@@ -50,19 +54,24 @@ def find_chromium():
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def require_browser():
-    """Path of chromium, once chromium and playwright are both there; otherwise skip (fail when CI=true)."""
-    missing = []
+def browser_problems():
+    """What is missing to drive a browser (chromium, playwright), each with how to install it; empty when ready."""
+    problems = []
     if find_chromium() is None:
-        missing.append(f"chromium is not on PATH: {INSTALL_HINT}")
+        problems.append(f"chromium is not on PATH: {INSTALL_HINT}")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        missing.append(f"the playwright package is missing: {PLAYWRIGHT_HINT}")
-    if missing:
-        message = "BROWSER TEST NOT RUN: " + "; ".join(missing)
+        problems.append(f"the playwright package is missing: {PLAYWRIGHT_HINT}")
+    return problems
+
+
+def require_browser():
+    """Skip the calling test, loudly, when chromium or playwright is missing; fail instead when CI=true."""
+    problems = browser_problems()
+    if problems:
+        message = "BROWSER TEST NOT RUN: " + "; ".join(problems)
         pytest.fail(message) if os.environ.get("CI") == "true" else pytest.skip(message)
-    return find_chromium()
 
 
 @dataclass
@@ -97,10 +106,13 @@ def write_lab_settings(settings_dir: Path):
         path.write_text(json.dumps(values))
 
 
-def lab_command(root_dir: Path, port: int, token: str):
+def lab_command(root_dir: Path, port: int, token: str, checkpoints: Path):
+    """JupyterLab on localhost serving ``root_dir``; the checkpoint it makes of an opened notebook goes to
+    ``checkpoints``, not next to the notebook."""
     command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-               f"--ServerApp.token={token}", f"--ServerApp.root_dir={root_dir}", "--ServerApp.terminals_enabled=False"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
+               f"--ServerApp.token={token}", f"--ServerApp.root_dir={root_dir}", "--ServerApp.terminals_enabled=False",
+               f"--FileCheckpoints.root_dir={checkpoints}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # e.g. a container: Jupyter refuses root otherwise
         command.append("--allow-root")
     return command
 
@@ -113,23 +125,28 @@ def wait_until_answering(lab: Lab, process, timeout=90):
         try:
             lab.api("status")
             return
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # not listening yet
             time.sleep(0.5)
     raise TimeoutError(f"JupyterLab did not answer within {timeout} s:\n{lab.log_tail()}")
 
 
 def stop(process, lab: Lab):
-    """Ask the server to shut down (it stops its kernels), then make sure the process is gone."""
+    """Ask the server to shut down (it stops its kernels); then end whatever is left of its process group."""
     try:
         lab.api("shutdown", method="POST")
         process.wait(timeout=15)
-    except (urllib.error.URLError, ConnectionError, subprocess.TimeoutExpired):
+    except (OSError, subprocess.TimeoutExpired):
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            pass
+    if hasattr(os, "killpg"):
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the server's own session: its kernels, if any outlived it
+    else:
+        process.kill()
+    process.wait()
 
 
 @contextmanager
@@ -143,8 +160,9 @@ def jupyter_lab(root_dir: Path, extra_env=None):
         env = {**os.environ, **(extra_env or {}), "JUPYTER_RUNTIME_DIR": str(lab.runtime_dir),
                "JUPYTERLAB_SETTINGS_DIR": str(tmp / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces")}
         with open(lab.log, "w") as log:
-            process = subprocess.Popen(lab_command(root_dir, port, token), env=env, stdout=log,
-                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            process = subprocess.Popen(lab_command(root_dir, port, token, tmp / "checkpoints"), env=env,
+                                       stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       start_new_session=True)
         try:
             wait_until_answering(lab, process)
             yield lab
@@ -153,14 +171,15 @@ def jupyter_lab(root_dir: Path, extra_env=None):
 
 
 @contextmanager
-def chromium_page(width=1400, height=1000):
-    """A Playwright page in headless system chromium; browser and driver always closed."""
+def chromium_page(width=1400, height=1000, scale=1):
+    """A Playwright page in headless system chromium (``scale``: device pixels per CSS pixel); browser and driver
+    always closed."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=find_chromium(), headless=True)
         try:
-            yield browser.new_page(viewport={"width": width, "height": height})
+            yield browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=scale)
         finally:
             browser.close()
 
@@ -196,7 +215,7 @@ def open_and_run(page, lab: Lab, notebook: str, timeout_s=120):
     not_run = [i for i, text in enumerate(prompts) if not any(ch.isdigit() for ch in text)]
     outputs = page.locator(".jp-Notebook .jp-OutputArea-output").all_inner_texts()
     errors = [text for text in outputs if "Traceback (most recent call last)" in text]
-    assert not (not_run or errors), f"{notebook}: a cell raised; code cells {not_run} did not run:\n" + "\n".join(errors)
+    assert not (not_run or errors), f"{notebook}: a cell raised; cells {not_run} did not run:\n" + "\n".join(errors)
 
 
 def draw_stroke(page, canvas, points, steps=4):
@@ -257,3 +276,56 @@ def kernel_eval(lab: Lab, notebook: str, expression: str, timeout_s=60):
     value = reply["content"]["user_expressions"]["value"]
     assert value["status"] == "ok", f"{expression!r} raised {value.get('ename')}: {value.get('evalue')}"
     return ast.literal_eval(value["data"]["text/plain"])
+
+
+def canvas_pixel_centres(canvas, pixels):
+    """CSS offsets, inside the canvas's box, of the centres of canvas pixels (x, y): the canvas may have a border
+    and show each of its pixels as a square of several CSS pixels."""
+    left, top, scale = canvas.evaluate("c => [c.clientLeft, c.clientTop, c.clientWidth / c.width]")
+    return [(left + (x + 0.5) * scale, top + (y + 0.5) * scale) for x, y in pixels]
+
+
+# ---------------------------------------------------------------------------------------- lesson 09's painter
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+PAINT_LESSON = "09_paint.ipynb"
+PAINTER = "painter"  # the lesson's variable that holds its displayed widget
+WIDGET, CANVAS, IMAGE, STATUS = (f'[data-testid="painter{part}"]' for part in ("", "-canvas", "-image", "-status"))
+
+
+@contextmanager
+def paint_lesson(mode="quick", timeout_s=300, **page_options):
+    """Lesson 09 open in chromium (`chromium_page`'s ``page_options``), every cell run in ``mode`` ("quick" or
+    "default"); yields (page, lab)."""
+    with jupyter_lab(NOTEBOOKS, {"SPADE_QUICK": "1" if mode == "quick" else "0"}) as lab, \
+            chromium_page(**page_options) as page:
+        open_and_run(page, lab, PAINT_LESSON, timeout_s)
+        yield page, lab
+
+
+def painter_eval(lab: Lab, expression: str):
+    """The value of ``painter.<expression>`` in the lesson's kernel, e.g. ``painter_eval(lab, "labels.shape")``."""
+    return kernel_eval(lab, PAINT_LESSON, f"{PAINTER}.{expression}")
+
+
+def labels_at(lab: Lab, pixels):
+    """The kernel's label-map values at ``pixels`` (x, y)."""
+    xs, ys = [x for x, _ in pixels], [y for _, y in pixels]
+    return painter_eval(lab, f"labels[{ys}, {xs}].tolist()")
+
+
+def choose_brush(page, class_id: int, radius=None):
+    """Click the palette button of ``class_id`` (and set the radius slider), as a student would."""
+    button = page.locator(f'[data-testid="painter-class"][data-class-id="{class_id}"]')
+    button.click()
+    assert button.get_attribute("aria-pressed") == "true", f"class {class_id} not selected after a click"
+    if radius is not None:
+        page.locator('[data-testid="painter-radius"]').fill(str(radius))
+
+
+def paint(page, pixels, class_id: int, radius=None):
+    """Paint a stroke through label-map ``pixels`` (x, y) with the real mouse; return the milliseconds from
+    pointer-up to the new generated image on screen, measured in the browser."""
+    choose_brush(page, class_id, radius)
+    canvas, image = page.locator(CANVAS), page.locator(IMAGE)
+    assert image.get_attribute("src"), f"the painter shows no image; its status: {page.locator(STATUS).inner_text()!r}"
+    return stroke_latency_ms(page, canvas, image, canvas_pixel_centres(canvas, pixels))
