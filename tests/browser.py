@@ -315,9 +315,11 @@ def labels_at(lab: Lab, pixels):
 
 def choose_brush(page, class_id: int, radius=None):
     """Click the palette button of ``class_id`` (and set the radius slider), as a student would."""
+    from playwright.sync_api import expect
+
     button = page.locator(f'[data-testid="painter-class"][data-class-id="{class_id}"]')
     button.click()
-    assert button.get_attribute("aria-pressed") == "true", f"class {class_id} not selected after a click"
+    expect(button).to_have_attribute("aria-pressed", "true")
     if radius is not None:
         page.locator('[data-testid="painter-radius"]').fill(str(radius))
 
