@@ -14,6 +14,7 @@ Playwright is used without its own browser downloads: it launches the system's c
 temporary directory, autosave off, so the notebook on disk is never rewritten by a test.
 """
 import ast
+import importlib.util
 import json
 import os
 import secrets
@@ -24,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -59,9 +59,7 @@ def browser_problems():
     problems = []
     if find_chromium() is None:
         problems.append(f"chromium is not on PATH: {INSTALL_HINT}")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         problems.append(f"the playwright package is missing: {PLAYWRIGHT_HINT}")
     return problems
 
