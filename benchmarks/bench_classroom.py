@@ -3,6 +3,7 @@ spade_lib.metrics, next to the real-image ceilings and the flat-colour baseline.
 
     python benchmarks/bench_classroom.py runs/classroom                 # 2000 + 2000 images per checkpoint
     python benchmarks/bench_classroom.py runs/classroom --images 200    # a rough curve in minutes
+    python benchmarks/bench_classroom.py runs/classroom --follow        # beside the training: each new checkpoint
 
 Writes benchmarks/results/classroom.md (the table) and benchmarks/results/classroom.json (lesson 10 plots it).
 """
@@ -54,11 +55,26 @@ def markdown(rows: list[dict], real: dict, images: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def new_checkpoints(folder: Path, follow: bool):
+    """The run's checkpoints, oldest first; with ``follow``, also those written later, until the last step."""
+    done = set()
+    while True:
+        waiting = [path for path in checkpoints.list_checkpoints(folder) if path not in done]
+        for path in waiting:
+            done.add(path)
+            yield path
+        last = checkpoints.read_state(max(done)) if done else None
+        if not follow or (last and last["step"] >= last["config"]["steps"]):
+            return
+        time.sleep(30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", help="a classroom training run's folder")
     parser.add_argument("--images", type=int, default=2000)
-    parser.add_argument("--every", type=int, default=1, help="evaluate every n-th checkpoint (default: all)")
+    parser.add_argument("--follow", action="store_true",
+                        help="wait for new checkpoints until the run's last step (run it beside the training)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     folder = Path(args.run) / "checkpoints"
@@ -71,7 +87,7 @@ def main() -> None:
     flat = metrics.evaluate_images(segmenter, sets, ceilings, metrics.paint_flat(sets.labels["a"], colours),
                                    metrics.paint_flat(sets.labels["c"], colours))
     rows = [row("flat class colours (baseline)", None, flat, real)]
-    for path in checkpoints.list_checkpoints(folder)[::args.every]:
+    for path in new_checkpoints(folder, args.follow):
         start = time.time()
         state = checkpoints.read_state(path)
         generator, encoder, _ = load_generator(path, ema=True)
