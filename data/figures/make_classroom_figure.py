@@ -20,7 +20,7 @@ from spade_lib.pretrained import load_classroom  # noqa: E402
 from spade_lib.training import generate  # noqa: E402
 from spade_lib.viz import show_grid  # noqa: E402
 
-LAYOUTS = (3, 12)  # validation layouts, picked by eye for a mountain, water and trees
+LAYOUTS = (15, 20)  # validation layouts with mountains, snow, water and trees (8 and 11 classes)
 OUT = Path(__file__).resolve().parent / "classroom_samples.png"
 
 
@@ -45,7 +45,7 @@ def main():
     rows.append([rows[-1][0], *generate(generator, encoder, segmap)])
     names.append("random z")
     fig = show_grid(rows, titles=["label map", *STYLE_NAMES], row_titles=names, size=1.6)
-    fig.suptitle("The classroom model (64x64): each photo's style code, then random codes", fontsize=13, y=1.0)
+    fig.suptitle("The classroom model (64x64): each photo's style code, then random codes", fontsize=13, y=1.03)
     fig.savefig(OUT, dpi=90, bbox_inches="tight")
     print(f"wrote {OUT} ({OUT.stat().st_size / 1e6:.2f} MB)")
 
