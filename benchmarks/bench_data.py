@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from spade_lib.data import Landscapes, make_layout
+from spade_lib.modes import cpu_name
 
 SIZES = {64: 500, 128: 150, 256: None}  # size -> target samples/s
 RESULTS = Path(__file__).resolve().parent / "results" / "data.md"
@@ -45,16 +46,6 @@ def layout_ms(size: int, n: int = 200) -> float:
     return (time.process_time() - cpu) * 1000 / n
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main():
     torch.set_num_threads(1)
     rows = []
@@ -78,7 +69,7 @@ def main():
         *[f"| {s}x{s} | {wall:.0f} | {cpu:.0f} | {layout:.2f} | {image:.2f} | {target or '-'} | {verdict} |"
           for s, wall, cpu, layout, image, target, verdict in rows],
         "",
-        f"- CPU: {cpu_model()} ({os.cpu_count()} logical cores; load average {load:.1f} during the run)",
+        f"- CPU: {cpu_name()} ({os.cpu_count()} logical cores; load average {load:.1f} during the run)",
         f"- torch {torch.__version__}, numpy {np.__version__}, Python {platform.python_version()}",
         f"- date: {datetime.date.today().isoformat()}",
         "",

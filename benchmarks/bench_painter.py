@@ -19,6 +19,7 @@ import torch
 
 from spade_lib import pretrained, training
 from spade_lib.data import NUM_CLASSES
+from spade_lib.modes import cpu_name
 from spade_lib.painter import Painter
 
 STROKES, WARM_UP = 50, 5
@@ -70,16 +71,6 @@ def time_model(painter: Painter, n: int = 20) -> float:
     return float(np.median(times))
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main():
     generator, encoder, description = classroom_model()
     rows = []
@@ -108,7 +99,7 @@ def main():
           for t, median, p95, worst, model, verdict in rows],
         "",
         f"- model: {description}",
-        f"- CPU: {cpu_model()} ({os.cpu_count()} logical cores; load average {load:.1f} at the end of the run)",
+        f"- CPU: {cpu_name()} ({os.cpu_count()} logical cores; load average {load:.1f} at the end of the run)",
         f"- torch {torch.__version__}, numpy {np.__version__}, Python {platform.python_version()}",
         f"- date: {datetime.date.today().isoformat()}",
         "",

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from jupyterlab import __version__ as jupyterlab_version
 
-from bench_data import cpu_model
 from spade_lib.data import GRASS, MOUNTAIN, ROCK, SAND, TREE, WATER
+from spade_lib.modes import cpu_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from browser import PAINT_LESSON, browser_problems, kernel_eval, paint, paint_lesson, painter_eval  # noqa: E402
@@ -84,7 +84,7 @@ def main():
         }
         browser_ms, kernel_ms = measure(page, lab)
     load = os.getloadavg()[0]
-    facts["CPU"] = f"{cpu_model()} ({os.cpu_count()} logical cores; load average {load:.1f} after the run)"
+    facts["CPU"] = f"{cpu_name()} ({os.cpu_count()} logical cores; load average {load:.1f} after the run)"
     facts["date"] = datetime.date.today().isoformat()
     print(f"pointer-up -> new image on screen: median {np.median(browser_ms):.0f} ms, p95 "
           f"{np.percentile(browser_ms, 95):.0f} ms (kernel part: median {np.median(kernel_ms):.0f} ms); "

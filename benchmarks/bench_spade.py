@@ -32,6 +32,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from spade_lib.data import Landscapes  # noqa: E402
 from spade_lib.labels import LabelMap, instance_edges  # noqa: E402
+from spade_lib.modes import cpu_name  # noqa: E402
 from spade_lib.norms import SPADE, find_regions  # noqa: E402
 
 SIZE, CHANNELS, LABEL_CHANNELS = 256, 128, 151
@@ -127,15 +128,7 @@ GPU_NOTE = (
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}; {torch.get_num_threads()} torch threads; torch {torch.__version__}; "
+    return (f"{cpu_name()}; {torch.get_num_threads()} torch threads; torch {torch.__version__}; "
             f"Python {platform.python_version()}; {platform.system()} {platform.release()}")
 
 

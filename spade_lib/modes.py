@@ -5,7 +5,9 @@
 - ``default``: everything else, i.e. a CPU laptop or Binder.
 """
 import os
+import platform
 import random
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -23,6 +25,17 @@ def mode() -> str:
 def device() -> torch.device:
     """The device lessons run on: CUDA in full mode, CPU otherwise (quick mode stays on CPU)."""
     return torch.device("cuda" if mode() == "full" else "cpu")
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux: from /proc/cpuinfo), for benchmark results and model cards."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def by_mode(quick, default, full=None):

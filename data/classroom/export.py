@@ -10,12 +10,12 @@ metrics.json (python -m spade_lib evaluate) and MODEL_CARD.md.
 import argparse
 import json
 import os
-import platform
 from pathlib import Path
 
 import torch
 
 from spade_lib import __version__, checkpoints, metrics
+from spade_lib.modes import cpu_name
 from spade_lib.pretrained import CLASSROOM_DIR, export_model, load_model, training_minutes
 
 HERE = Path(__file__).resolve().parent
@@ -23,13 +23,7 @@ HERE = Path(__file__).resolve().parent
 
 def hardware(threads: int) -> str:
     """Where the run trained, e.g. "AMD EPYC, 2 CPU cores (torch on 1 thread)"."""
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    return f"{cpu}, {os.cpu_count()} CPU cores (torch on {threads or 'all'} thread{'s' if threads != 1 else ''})"
+    return f"{cpu_name()}, {os.cpu_count()} CPU cores (torch on {threads or 'all'} thread{'s' if threads != 1 else ''})"
 
 
 def model_card(info: dict, report: dict, real: dict) -> str:
