@@ -377,20 +377,20 @@ def paint_flat(labels: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
 def format_report(report: dict, ceilings: dict) -> str:
     """The evaluation as a small table: each metric, the real-image value, and their ratio or the target."""
     a, r = report["alignment"], ceilings["alignment"]
-    lines = [f"{'metric':34s} {'generated':>10s} {'real':>10s}   target",
-             f"{'label alignment mIoU':34s} {a['miou']:10.3f} {r['miou']:10.3f}   "
+    lines = [f"{'metric':42s} {'generated':>10s} {'real':>10s}   target",
+             f"{'label alignment mIoU':42s} {a['miou']:10.3f} {r['miou']:10.3f}   "
              f">= 95% of real ({a['miou'] / r['miou']:.0%})",
-             f"{'label alignment pixel accuracy':34s} {a['pixel_accuracy']:10.3f} {r['pixel_accuracy']:10.3f}   "
+             f"{'label alignment pixel accuracy':42s} {a['pixel_accuracy']:10.3f} {r['pixel_accuracy']:10.3f}   "
              f">= 95% of real ({a['pixel_accuracy'] / r['pixel_accuracy']:.0%})"]
     for name in report["frechet"]:
         ratio = report["frechet"][name] / ceilings["frechet"][name]
-        lines.append(f"{'Fréchet distance, ' + name + ' features':34s} {report['frechet'][name]:10.3f} "
+        lines.append(f"{'Fréchet distance, ' + name + ' features':42s} {report['frechet'][name]:10.3f} "
                      f"{ceilings['frechet'][name]:10.3f}   <= 2x real-vs-real ({ratio:.1f}x)")
-    lines.append(f"{'two-sample classifier accuracy':34s} {report['two_sample_accuracy']:10.1%} "
+    lines.append(f"{'two-sample classifier accuracy':42s} {report['two_sample_accuracy']:10.1%} "
                  f"{ceilings['two_sample_accuracy']:10.1%}   <= 75% (50% = indistinguishable)")
     if "diversity" in report:
         d = report["diversity"]
-        lines.append(f"{'diversity (pairwise L1, one map)':34s} {d['generated']:10.3f} {d['real']:10.3f}   "
+        lines.append(f"{'diversity (pairwise L1, one map)':42s} {d['generated']:10.3f} {d['real']:10.3f}   "
                      f"(real: one layout in the 8 styles)")
     return "\n".join(lines)
 
