@@ -379,9 +379,9 @@ def format_report(report: dict, ceilings: dict) -> str:
     a, r = report["alignment"], ceilings["alignment"]
     lines = [f"{'metric':42s} {'generated':>10s} {'real':>10s}   target",
              f"{'label alignment mIoU':42s} {a['miou']:10.3f} {r['miou']:10.3f}   "
-             f">= 95% of real ({a['miou'] / r['miou']:.0%})",
+             f">= 95% of real ({a['miou'] / r['miou']:.1%})",
              f"{'label alignment pixel accuracy':42s} {a['pixel_accuracy']:10.3f} {r['pixel_accuracy']:10.3f}   "
-             f">= 95% of real ({a['pixel_accuracy'] / r['pixel_accuracy']:.0%})"]
+             f">= 95% of real ({a['pixel_accuracy'] / r['pixel_accuracy']:.1%})"]
     for name in report["frechet"]:
         ratio = report["frechet"][name] / ceilings["frechet"][name]
         lines.append(f"{'Fréchet distance, ' + name + ' features':42s} {report['frechet'][name]:10.3f} "
