@@ -280,11 +280,17 @@ def diversity(generator, encoder, dataset: Landscapes, indices, samples: int = 8
         renders = [dataset.render(int(index), style) for style in STYLE_NAMES]
         real.append(mean_pairwise_distance(torch.stack([r["image"] for r in renders])))
         layout = renders[0]
-        segmap = make_segmap(layout["label"][None].expand(samples, -1, -1), NUM_CLASSES,
-                             layout["instance"][None].expand(samples, -1, -1) if generator_uses_edges(generator)
-                             else None)
-        generated.append(mean_pairwise_distance(generate(generator, encoder, segmap)))
+        images = generate_images(generator, encoder, layout["label"][None].expand(samples, -1, -1),
+                                 layout["instance"][None].expand(samples, -1, -1))
+        generated.append(mean_pairwise_distance(images))
     return {"generated": float(np.mean(generated)), "real": float(np.mean(real))}
+
+
+def generate_images(generator, encoder, labels: torch.Tensor, instances: torch.Tensor) -> torch.Tensor:
+    """Images (N, 3, H, W) on the CPU for label and instance maps (N, H, W) on the CPU, computed on the
+    generator's device, with the instance-edge channel when the generator was built for it, z ~ N(0, I)."""
+    segmap = make_segmap(labels, NUM_CLASSES, instances if generator_uses_edges(generator) else None)
+    return generate(generator, encoder, segmap.to(next(generator.parameters()).device)).float().cpu()
 
 
 def generator_uses_edges(generator) -> bool:
@@ -320,8 +326,7 @@ def generate_for(generator, encoder, labels: torch.Tensor, instances: torch.Tens
                  batch_size: int = 100) -> torch.Tensor:
     """Images for every label map, z drawn from N(0, I) with a fixed seed."""
     torch.manual_seed(seed)
-    edges = generator_uses_edges(generator)
-    return torch.cat([generate(generator, encoder, make_segmap(l, NUM_CLASSES, i if edges else None))
+    return torch.cat([generate_images(generator, encoder, l, i)
                       for l, i in zip(batched(labels, batch_size), batched(instances, batch_size))])
 
 

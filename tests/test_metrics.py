@@ -155,3 +155,21 @@ def test_flat_colours_are_the_class_means():
     torch.testing.assert_close(colours[0], torch.zeros(3))
     painted = metrics.paint_flat(labels, colours)
     assert painted.shape == (1, 3, 2, 2) and torch.equal(painted[0, :, 1, 1], colours[0])
+
+
+def test_generated_images_are_computed_on_the_generators_device(monkeypatch):
+    # a generator whose parameters live on the "meta" device stands in for a GPU: the segmap must follow it
+    config = TrainConfig(size=32, ngf=4, spade_hidden=8, use_vae=True, z_dim=8, instance_edges=False)
+    generator, encoder = build_generator(config).eval(), build_encoder(config).eval()
+    seen = {}
+
+    def fake_generate(generator, encoder, segmap):
+        seen["device"] = segmap.labels.device
+        return torch.zeros(len(segmap.labels), 3, 32, 32, dtype=torch.float16)  # (mixed precision on a GPU)
+
+    monkeypatch.setattr(metrics, "generate", fake_generate)
+    monkeypatch.setattr(torch.nn.Module, "parameters", lambda self: iter([torch.empty(0, device="meta")]))
+    labels = torch.zeros(2, 32, 32, dtype=torch.long)
+    images = metrics.generate_images(generator, encoder, labels, labels)
+    assert seen["device"] == torch.device("meta")
+    assert images.device == torch.device("cpu") and images.dtype == torch.float32
