@@ -142,7 +142,7 @@ def run_sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
 def run_evaluate(args: argparse.Namespace) -> int:
     try:
-        generator, encoder, config = load_any(args.checkpoint)
+        generator, encoder, config = load_any(args.checkpoint, device=args.device or modes.device())
         segmenter = metrics.load_segmenter(args.segmenter)
     except (CheckpointError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -238,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
                                       "the weights file pt_inception-2015-12-05-6726825d.pth; never downloaded)")
     evaluate_parser.add_argument("--json", metavar="PATH", default=None, help="also write the numbers as JSON")
     evaluate_parser.add_argument("--seed", type=int, default=0, help="seed of the style vectors (default: 0)")
+    evaluate_parser.add_argument("--device", default=None,
+                                 help="where the generator runs, e.g. cuda or cpu (default: CUDA when present); "
+                                      "the metrics themselves run on the CPU")
     return parser
 
 
