@@ -127,3 +127,21 @@ def test_shipped_classroom_model_draws_landscapes():
     images = generate(generator, encoder, segmap(64, 4))
     assert images.shape == (4, 3, 64, 64) and images.std() > 0.2  # not a blank picture
     assert (images[0] - images[1]).abs().mean() > 0.05  # different layouts and styles give different images
+
+
+def test_export_script_writes_the_model_and_a_card_with_its_metrics(exported, tmp_path, monkeypatch, capsys):
+    import runpy
+    import sys
+
+    checkpoint, _ = exported
+    out = tmp_path / "classroom"
+    monkeypatch.setattr(sys, "argv", ["export.py", str(checkpoint.parent), "--images", "8", "--out", str(out)])
+    runpy.run_path(str(pretrained.DATA_DIR / "classroom" / "export.py"), run_name="__main__")
+    card = (out / "MODEL_CARD.md").read_text()
+    for fact in ("2 steps of batch 2", "CPU cores", "label alignment, mIoU", "two-sample classifier accuracy",
+                 "python data/classroom/export.py runs/classroom"):
+        assert fact in card
+    results = json.loads((out / "metrics.json").read_text())
+    assert results["generated"]["images"] == 8 and "miou" in results["real"]["alignment"]
+    generator, encoder, config = pretrained.load_model(out)
+    assert config.size == 32 and "mIoU" in capsys.readouterr().out
