@@ -173,3 +173,14 @@ def test_generated_images_are_computed_on_the_generators_device(monkeypatch):
     images = metrics.generate_images(generator, encoder, labels, labels)
     assert seen["device"] == torch.device("meta")
     assert images.device == torch.device("cpu") and images.dtype == torch.float32
+
+
+def test_segmenter_training_script_writes_loadable_weights(tmp_path, monkeypatch, capsys):
+    import runpy
+    import sys
+
+    out = tmp_path / "segmenter.safetensors"
+    monkeypatch.setattr(sys, "argv", ["train.py", "--size", "32", "--steps", "2", "--out", str(out)])
+    runpy.run_path(str(metrics.SEGMENTER_PATH.parent / "train.py"), run_name="__main__")
+    assert "mIoU" in capsys.readouterr().out
+    assert metrics.load_segmenter(out).num_classes == NUM_CLASSES
