@@ -36,7 +36,7 @@ def row(name: str, minutes, report: dict, real: dict) -> dict:
 
 
 def markdown(rows: list[dict], real: dict, images: int) -> str:
-    lines = [f"# Classroom model: quality against CPU training minutes\n",
+    lines = ["# Classroom model: quality against CPU training minutes\n",
              f"`python benchmarks/bench_classroom.py` on {images} generated vs {images} real validation images "
              f"(two-sample test: {images} + {images} to train, {images // 2} + {images // 2} held out). Real "
              f"images: mIoU {real['alignment']['miou']:.3f}, pixel accuracy "
@@ -85,7 +85,7 @@ def main() -> None:
     first = checkpoints.read_state(checkpoints.list_checkpoints(folder)[0])
     sets = metrics.EvaluationSets.make(first["config"]["size"], args.images, args.images // 2)
     ceilings = metrics.real_ceilings(segmenter, sets)
-    real = json.loads(metrics.report_json({}, ceilings))["real"]
+    real = metrics.real_values(ceilings)
     colours = metrics.class_mean_colours(sets.images["b"], sets.labels["b"])
     flat = metrics.evaluate_images(segmenter, sets, ceilings, metrics.paint_flat(sets.labels["a"], colours),
                                    metrics.paint_flat(sets.labels["c"], colours))

@@ -88,7 +88,7 @@ def main():
     lines = [
         "# Painter: kernel time per stroke",
         "",
-        f"`python benchmarks/bench_painter.py`: 64x64 strokes through `Painter.receive` (paint the stroke + run",
+        "`python benchmarks/bench_painter.py`: 64x64 strokes through `Painter.receive` (paint the stroke + run",
         f"the generator + encode the PNG), {STROKES} strokes after {WARM_UP} for warm-up, wall clock. Budget:",
         f"{TARGET_MS} ms from the end of a stroke to the image on screen, measured in the browser; the verdict asks",
         "the kernel's 95th percentile to stay within half of it.",

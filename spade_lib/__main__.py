@@ -21,7 +21,6 @@ from .checkpoints import CheckpointError
 from .data import NUM_CLASSES, STYLE_NAMES, Landscapes, render_labels
 from .generator import make_segmap
 from .labels import read_label_png, resize_labels
-from .metrics import SEGMENTER_PATH
 from .pretrained import CLASSROOM_DIR, load_any
 from .training import PRESETS, NonFiniteLossError, Trainer, TrainConfig, generate, run_dir, save_grid
 from .viz import read_image
@@ -151,13 +150,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     test_count = args.test_images or modes.by_mode(quick=32, default=1000)
     print(f"evaluating {args.checkpoint}: {count} generated vs {count} real images at {config.size}x{config.size}, "
           f"two-sample test on {test_count} + {test_count} held out")
-    sets = metrics.EvaluationSets.make(config.size, count, test_count)
     try:
-        ceilings = metrics.real_ceilings(segmenter, sets, seed=args.seed, inception_weights=args.inception_weights)
-    except (CheckpointError, FileNotFoundError, ImportError) as error:
+        report, ceilings = metrics.evaluate_model(generator, encoder, segmenter, config.size, count, test_count,
+                                                  args.seed, args.inception_weights)
+    except (CheckpointError, FileNotFoundError, ImportError) as error:  # the Inception weights or package
         print(f"error: {error}", file=sys.stderr)
         return 1
-    report = metrics.evaluate(generator, encoder, segmenter, sets, ceilings, seed=args.seed)
     print(metrics.format_report(report, ceilings))
     if args.json:
         checkpoints.atomic_write_bytes(args.json, metrics.report_json(report, ceilings).encode())
@@ -231,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="generated and real images per set (default: 2000; quick mode 64)")
     evaluate_parser.add_argument("--test-images", metavar="N", type=positive_int, default=None,
                                  help="held-out images per side of the two-sample test (default: 1000; quick 32)")
-    evaluate_parser.add_argument("--segmenter", default=str(SEGMENTER_PATH),
+    evaluate_parser.add_argument("--segmenter", default=str(metrics.SEGMENTER_PATH),
                                  help="the segmenter's weights (default: %(default)s)")
     evaluate_parser.add_argument("--inception-weights", metavar="PATH", default=None,
                                  help="also the Fréchet distance in FID's Inception space (needs torch-fidelity and "

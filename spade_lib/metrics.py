@@ -27,14 +27,12 @@ from typing import Optional
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save as safetensors_save
 from torch import nn
 
-from . import __version__, checkpoints
 from .data import NUM_CLASSES, STYLE_NAMES, Landscapes
 from .generator import make_segmap
 from .modes import progress
-from .pretrained import DATA_DIR, same_minor_version
+from .pretrained import DATA_DIR, read_weights, write_weights
 from .training import generate
 
 SEGMENTER_PATH = DATA_DIR / "segmenter" / "segmenter.safetensors"
@@ -106,27 +104,13 @@ def train_segmenter(size: int = 64, steps: int = 4000, batch_size: int = 16, dat
 
 def save_segmenter(segmenter: Segmenter, path=SEGMENTER_PATH, info: Optional[dict] = None) -> Path:
     """Write the segmenter's weights (atomically) with the library version and ``info`` as metadata."""
-    metadata = {"spade_lib_version": __version__, "num_classes": str(segmenter.num_classes),
-                **{key: str(value) for key, value in (info or {}).items()}}
-    tensors = {key: t.contiguous() for key, t in segmenter.state_dict().items()}
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    checkpoints.atomic_write_bytes(path, safetensors_save(tensors, metadata=metadata))
+    write_weights(Path(path), segmenter.state_dict(), {"num_classes": segmenter.num_classes, **(info or {})})
     return Path(path)
 
 
 def load_segmenter(path=SEGMENTER_PATH) -> Segmenter:
-    """The shipped segmenter (``data/segmenter/``), in eval mode; a clear error when the file is missing."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"segmenter weights {path} do not exist. They ship with the course repository "
-                                f"(data/segmenter/); or train them again: python data/segmenter/train.py")
-    tensors = load_file(str(path))
-    from safetensors import safe_open
-    with safe_open(str(path), framework="pt") as handle:
-        metadata = handle.metadata() or {}
-    if not same_minor_version(metadata.get("spade_lib_version", "?"), __version__):
-        raise checkpoints.CheckpointError(f"{path} was written by spade_lib {metadata.get('spade_lib_version')}, "
-                                          f"this is {__version__}: retrain it with data/segmenter/train.py")
+    """The shipped segmenter (``data/segmenter/``), in eval mode; clear errors for a missing or foreign file."""
+    tensors, metadata = read_weights(Path(path), "python data/segmenter/train.py")
     segmenter = Segmenter(int(metadata.get("num_classes", NUM_CLASSES)))
     segmenter.load_state_dict(tensors)
     return segmenter.eval()
@@ -367,6 +351,15 @@ def evaluate(generator, encoder, segmenter: Segmenter, sets: EvaluationSets, cei
     return report
 
 
+def evaluate_model(generator, encoder, segmenter: Segmenter, size: int, images: int, test_images: int,
+                   seed: int = 0, inception_weights=None) -> tuple[dict, dict]:
+    """(report, ceilings): fresh validation sets of ``images`` per set and ``test_images`` held out, the real
+    ceilings on them, and ``evaluate`` of the generator. ``python -m spade_lib evaluate`` in one call."""
+    sets = EvaluationSets.make(size, images, test_images)
+    ceilings = real_ceilings(segmenter, sets, seed, inception_weights)
+    return evaluate(generator, encoder, segmenter, sets, ceilings, seed=seed), ceilings
+
+
 def class_mean_colours(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """(C, 3): the mean colour of each class over real images (N, 3, H, W) with labels (N, H, W)."""
     one_hot = F.one_hot(labels, NUM_CLASSES).permute(0, 3, 1, 2).double()  # (N, C, H, W)
@@ -400,7 +393,11 @@ def format_report(report: dict, ceilings: dict) -> str:
     return "\n".join(lines)
 
 
+def real_values(ceilings: dict) -> dict:
+    """The numbers of ``real_ceilings``, without the features and settings it keeps for later evaluations."""
+    return {key: value for key, value in ceilings.items() if key not in ("features_b", "inception_weights")}
+
+
 def report_json(report: dict, ceilings: dict) -> str:
-    """The report and the ceilings as JSON (features left out)."""
-    real = {key: value for key, value in ceilings.items() if key not in ("features_b", "inception_weights")}
-    return json.dumps({"generated": report, "real": real}, indent=2)
+    """The report and the real-image values as JSON."""
+    return json.dumps({"generated": report, "real": real_values(ceilings)}, indent=2)

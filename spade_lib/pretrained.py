@@ -15,10 +15,10 @@ from typing import Optional, Union
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load as safetensors_load
 from safetensors.torch import save as safetensors_save
 
 from . import __version__, checkpoints
+from .release import REPOSITORY
 from .training import TrainConfig, build_encoder, build_generator, config_from_dict, load_generator
 
 FORMAT = "spade_lib-model-1"
@@ -44,22 +44,18 @@ def same_minor_version(a: str, b: str) -> bool:
 
 def export_model(checkpoint: PathLike, folder: PathLike, half: bool = True, info: Optional[dict] = None) -> dict:
     """Write the EMA generator and the encoder of ``checkpoint`` into ``folder`` (atomically); returns the
-    metadata written. ``half``: store float16 (the networks compute in float32 after loading). ``info``: more
-    facts for the metadata (hardware, training minutes); values are turned into strings."""
+    generator file's metadata. ``half``: store float16 (the networks compute in float32 after loading).
+    ``info``: more facts for the metadata (hardware, training minutes); values are turned into strings."""
     generator, encoder, config = load_generator(checkpoint, ema=True)
     state = checkpoints.read_state(checkpoints.resolve(checkpoint))
-    metadata = {"format": FORMAT, "spade_lib_version": __version__, "config": json.dumps(config.__dict__),
-                "steps": str(state["step"]), **{key: str(value) for key, value in (info or {}).items()}}
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    metadata = {"format": FORMAT, "config": json.dumps(config.__dict__), "steps": state["step"], **(info or {})}
+    written = {}
     for name, net in (("generator", generator), ("encoder", encoder)):
-        if net is None:
-            continue
-        tensors = {key: (t.half() if half and t.is_floating_point() else t).contiguous()
-                   for key, t in net.state_dict().items()}
-        data = safetensors_save(tensors, metadata={**metadata, "network": name})
-        checkpoints.atomic_write_bytes(folder / f"{name}.safetensors", data)
-    return metadata
+        if net is not None:
+            tensors = {key: t.half() if half and t.is_floating_point() else t for key, t in net.state_dict().items()}
+            path = Path(folder) / f"{name}.safetensors"
+            written[name] = write_weights(path, tensors, {**metadata, "network": name})
+    return written["generator"]
 
 
 def training_minutes(state: dict) -> float:
@@ -70,30 +66,46 @@ def training_minutes(state: dict) -> float:
 
 
 # -----------------------------------------------------------------------------------------------------------------
-# Reading, with the checks
+# Weights files shipped in data/: safetensors with the writing library's version in their metadata
+
+
+def write_weights(path: Path, tensors: dict[str, torch.Tensor], metadata: dict) -> dict:
+    """Write ``tensors`` to ``path`` (atomically), with ``metadata`` and this library's version, as strings."""
+    metadata = {key: str(value) for key, value in {**metadata, "spade_lib_version": __version__}.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = safetensors_save({key: t.contiguous() for key, t in tensors.items()}, metadata=metadata)
+    checkpoints.atomic_write_bytes(path, data)
+    return metadata
+
+
+def read_weights(path: Path, retrain: str) -> tuple[dict[str, torch.Tensor], dict]:
+    """(tensors, metadata) of a file written by ``write_weights``; errors for a missing, damaged or other-version
+    file say what to do, ``retrain`` being the command that makes the file again."""
+    if not path.is_file():
+        raise ModelNotFoundError(f"{path} does not exist. It ships with the course repository (git clone "
+                                 f"{REPOSITORY}, folder data/); or train it again: {retrain}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    except SafetensorError as error:
+        raise checkpoints.CheckpointError(f"{path} is damaged (not a valid safetensors file: {error}); get it "
+                                          f"again with git (git checkout -- {path.name}) or retrain: {retrain}")
+    version = metadata.get("spade_lib_version", "(none)")
+    if not same_minor_version(version, __version__):
+        raise checkpoints.CheckpointError(
+            f"{path} was written by spade_lib {version}, this is spade_lib {__version__}: the networks may "
+            f"differ. Use the course release that matches, or retrain: {retrain}")
+    return tensors, metadata
 
 
 def read_model_file(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
-    """(tensors as float32, metadata) of one shipped file, with errors that say what is wrong and what to do."""
-    if not path.is_file():
-        raise ModelNotFoundError(
-            f"{path} does not exist. It ships with the course repository (git clone "
-            f"https://github.com/spade-course/spade-course, folder data/); or train it again: {RETRAIN_HINT}")
-    try:
-        tensors = safetensors_load(path.read_bytes())
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-    except SafetensorError as error:
-        raise checkpoints.CheckpointError(f"{path} is damaged (not a valid safetensors file: {error}); get it "
-                                          f"again with git (git checkout -- {path.name}) or retrain: {RETRAIN_HINT}")
+    """(tensors as float32, metadata) of one shipped model file, checked."""
+    tensors, metadata = read_weights(path, RETRAIN_HINT)
     if metadata.get("format") != FORMAT:
         raise checkpoints.CheckpointError(f"{path} is not a spade_lib shipped model (no format {FORMAT} in its "
                                           f"metadata); training checkpoints load with spade_lib.training."
                                           f"load_generator")
-    if not same_minor_version(metadata["spade_lib_version"], __version__):
-        raise checkpoints.CheckpointError(
-            f"{path} was written by spade_lib {metadata['spade_lib_version']}, this is spade_lib {__version__}: "
-            f"the networks may differ. Use the course release that matches, or retrain: {RETRAIN_HINT}")
     return {key: t.float() if t.is_floating_point() else t for key, t in tensors.items()}, metadata
 
 
@@ -137,8 +149,7 @@ def load_any(path: PathLike, device="cpu", ema: bool = True):
         return load_model(path, device)
     if (path / "checkpoints").is_dir():
         path = path / "checkpoints"
-    generator, encoder, config = load_generator(checkpoints.resolve(path), ema=ema, device=device)
-    return generator, encoder, config
+    return load_generator(checkpoints.resolve(path), ema=ema, device=device)
 
 
 def load_classroom(device="cpu"):
