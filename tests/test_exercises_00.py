@@ -27,3 +27,16 @@ def test_show_solution_prints_source(capsys):
 
     show_solution(0, 2)
     assert "def solution_one_hot" in capsys.readouterr().out
+
+
+def test_checks_call_the_answer_through_call_student():
+    """One exercise style in every lesson (issue 12): a function that raises gets a hint with its error, and
+    something that is not a function gets the hint to pass the function itself."""
+    def boom(*args):
+        raise RuntimeError("boom")
+
+    for check in (ex.check_one_hot, ex.check_edges):
+        raised = check(boom)
+        assert not raised and "raised RuntimeError: boom" in repr(raised)
+        not_callable = check(42)
+        assert not not_callable and "pass your function itself" in repr(not_callable)

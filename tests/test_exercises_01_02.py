@@ -66,7 +66,9 @@ def test_solutions_agree_with_the_library():
     conv, bn = lesson01.make_conv_bn(0, 6, 4, True, 1, 1, 1e-5)
     weight, bias = lesson01.solution_fold_batch_norm(conv, bn)
     with torch.no_grad():
-        torch.testing.assert_close(torch.nn.functional.conv2d(x, weight, bias, padding=1), bn(conv(x)))
+        # float32 rounding: channel 0 is scaled by ~300 (its running variance is almost 0)
+        torch.testing.assert_close(torch.nn.functional.conv2d(x, weight, bias, padding=1), bn(conv(x)),
+                                   rtol=1e-5, atol=1e-4)
     norm = lesson02.solution_conditional_instance_norm(x, torch.zeros(3, dtype=torch.long), torch.ones(1, 6),
                                                        torch.zeros(1, 6))
     torch.testing.assert_close(norm, torch.nn.functional.instance_norm(x))
@@ -124,6 +126,35 @@ def test_fold_batch_norm_hints():
     assert_hint(lesson01.check_fold_batch_norm(variance_not_std), "standard deviation")
 
 
+def fold_with_scale(scale_of):
+    """A fold of batch norm into the conv before it, with the per-channel scale computed by ``scale_of(bn)``."""
+    def fold(conv, bn):
+        scale = scale_of(bn)
+        bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+        return conv.weight * scale[:, None, None, None], (bias - bn.running_mean) * scale + bn.bias
+    return fold
+
+
+@pytest.mark.parametrize("case", range(len(lesson01.FOLD_CASES)))
+def test_fold_batch_norm_needs_eps_in_every_case(case, monkeypatch):
+    """Issue 11: an answer without eps in the scale must fail, also where eps is the default 1e-5 (before, only
+    the eps = 0.1 case caught it). The right answer passes each case on its own."""
+    monkeypatch.setattr(lesson01, "FOLD_CASES", [lesson01.FOLD_CASES[case]])
+    assert lesson01.check_fold_batch_norm(lesson01.solution_fold_batch_norm)
+    no_eps = fold_with_scale(lambda bn: bn.weight / torch.sqrt(bn.running_var))
+    assert_hint(lesson01.check_fold_batch_norm(no_eps), "eps")
+
+
+def test_fold_batch_norm_without_eps_in_the_weight_only_fails():
+    def eps_in_bias_only(conv, bn):
+        weight, _ = fold_with_scale(lambda bn: bn.weight / torch.sqrt(bn.running_var))(conv, bn)
+        return weight, lesson01.solution_fold_batch_norm(conv, bn)[1]
+
+    assert_hint(lesson01.check_fold_batch_norm(eps_in_bias_only))
+    fixed_eps = fold_with_scale(lambda bn: bn.weight / torch.sqrt(bn.running_var + 1e-5))  # not bn.eps
+    assert_hint(lesson01.check_fold_batch_norm(fixed_eps))
+
+
 def test_conditional_instance_norm_hints():
     def batch_statistics(x, y, gamma, beta, eps=1e-5):
         x_hat = (x - x.mean((0, 2, 3), keepdim=True)) / torch.sqrt(x.var((0, 2, 3), keepdim=True, correction=0) + eps)
@@ -165,3 +196,23 @@ def test_regional_adain_hints():
 
     assert_hint(lesson02.check_regional_adain(whole_image), "plain AdaIN")
     assert_hint(lesson02.check_regional_adain(missing_class_zeroed), "stay as they are")
+
+
+@pytest.mark.parametrize("check, solution", CHECKS, ids=IDS)
+def test_checks_call_the_answer_through_call_student(check, solution):
+    """One exercise style in every lesson (issue 12): the hint names the failing call and the error, and something
+    that is not a function gets the hint to pass the function itself."""
+    raised = check(broken)
+    assert not raised and "raised NotImplementedError: fill me in" in repr(raised)
+    not_callable = check(42)
+    assert not not_callable and "pass your function itself" in repr(not_callable)
+
+
+def test_a_raising_case_is_named():
+    def breaks_on_groups(kind, shape, groups=1):
+        if kind == "group":
+            raise ZeroDivisionError("no groups")
+        return lesson01.solution_count_statistics(kind, shape, groups)
+
+    assert_hint(lesson01.check_count_statistics(breaks_on_groups), "count_statistics('group', (8, 64, 32, 32), 32)",
+                "ZeroDivisionError")

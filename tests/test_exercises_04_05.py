@@ -179,3 +179,18 @@ def test_receptive_field_and_box_hints():
     result = lesson05.check_input_box(lambda o, k, s, p: (lambda b: (b[0], b[1] + 1))(
         lesson05.solution_input_box(o, k, s, p)))
     assert not result and "inclusive" in result.message
+
+
+@pytest.mark.parametrize("check, solution", CHECKS, ids=IDS)
+def test_checks_call_the_answer_through_call_student(check, solution):
+    """One exercise style in every lesson (issue 12): the hint names the error, and something that is not a
+    function gets the hint to pass the function itself."""
+    raised = check(broken)
+    assert not raised and "raised NotImplementedError: fill me in" in raised.message
+    not_callable = check(42)
+    assert not not_callable and "pass your function itself" in not_callable.message
+
+
+def test_generator_forward_that_raises_gets_the_start_grid_reminder():
+    result = lesson04.check_generator_forward(broken)
+    assert not result and "upsampling='normal'" in result.message and "(G.sh, G.sw)" in result.message

@@ -31,14 +31,18 @@ def hint(message: str) -> Result:
     return Result(False, "not yet. Hint: " + message)
 
 
-def call_student(function, *args):
-    """Run a student's function: ``(output, None)``, or ``(None, a hint saying what went wrong)``. Never raises."""
+def call_student(function, *args, call: str = "your function"):
+    """Run a student's function: ``(output, None)``, or ``(None, a hint saying what went wrong)``. Never raises.
+
+    Every check calls the student's code through here, so that a wrong answer always gets a hint, never a traceback.
+    ``call`` names the call in that hint, e.g. ``"count_statistics('batch', (8, 64, 32, 32), 1)"``, so that the
+    student knows which case failed."""
     if not callable(function):
         return None, hint(f"pass your function itself (without calling it), got {type(function).__name__}.")
     try:
         return function(*args), None
     except Exception as error:  # the student's code: report, never raise
-        return None, hint(f"your function raised {type(error).__name__}: {error}")
+        return None, hint(f"{call} raised {type(error).__name__}: {error}")
 
 
 def compare_tensors(answer, expected, what: str, atol=1e-5, rtol=1e-4) -> Result:

@@ -43,7 +43,7 @@ def check_spade_params(spade_params) -> Result:
     parameters."""
     for channels, label_channels, hidden, k in PARAM_CASES:
         case = f"spade_params({channels}, {label_channels}, {hidden}, {k})"
-        answer, problem = call_student(spade_params, channels, label_channels, hidden, k)
+        answer, problem = call_student(spade_params, channels, label_channels, hidden, k, call=case)
         if problem is not None:
             return problem
         if answer is None:
@@ -191,7 +191,7 @@ def check_band(band) -> Result:
     (2k-1) x (2k-1) window holds two or more classes or leaves the image."""
     for labels, k in band_cases():
         case = f"band(labels of shape {tuple(labels.shape)}, kernel_size={k})"
-        answer, problem = call_student(band, labels.clone(), k)
+        answer, problem = call_student(band, labels.clone(), k, call=case)
         if problem is not None:
             return problem
         if answer is None:

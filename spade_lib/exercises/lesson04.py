@@ -9,7 +9,7 @@ import copy
 import torch
 import torch.nn.functional as F
 
-from . import Result, compare_tensors, hint, passed
+from . import Result, call_student, compare_tensors, hint, passed
 
 NUM_UPSAMPLINGS = {"normal": 5, "more": 6, "most": 7}
 
@@ -36,10 +36,9 @@ def check_start_grid(start_grid) -> Result:
     """Exercise 1: ``start_grid(width, aspect_ratio, upsampling)`` returns the generator's start grid (sh, sw)."""
     for width, aspect_ratio, upsampling in START_GRID_CASES:
         case = f"start_grid({width}, {aspect_ratio}, {upsampling!r})"
-        try:
-            answer = start_grid(width, aspect_ratio, upsampling)
-        except Exception as error:  # a check never raises: it explains
-            return hint(f"{case} raised {type(error).__name__}: {error}")
+        answer, problem = call_student(start_grid, width, aspect_ratio, upsampling, call=case)
+        if problem is not None:
+            return problem
         expected = expected_start_grid(width, aspect_ratio, upsampling)
         if answer is None:
             return hint("return a pair (sh, sw): rows first, then columns. "
@@ -103,10 +102,9 @@ def check_resblock_params(resblock_params) -> Result:
     learned parameters."""
     for fin, fout, label_channels, hidden in RESBLOCK_CASES:
         case = f"resblock_params({fin}, {fout}, {label_channels}, {hidden})"
-        try:
-            answer = resblock_params(fin, fout, label_channels, hidden)
-        except Exception as error:
-            return hint(f"{case} raised {type(error).__name__}: {error}")
+        answer, problem = call_student(resblock_params, fin, fout, label_channels, hidden, call=case)
+        if problem is not None:
+            return problem
         if answer is None:
             return hint("return an int: the weights and biases of conv_0, conv_1, the SPADE layers norm_0 and "
                         "norm_1 and, when fin != fout, conv_s and norm_s.")
@@ -191,11 +189,13 @@ def check_generator_forward(generator_forward) -> Result:
         with torch.no_grad():
             # in training mode every call refines spectral norm's estimate: both runs start from the same state
             expected = copy.deepcopy(G)(segmap)
-            try:
-                answer = generator_forward(G, segmap)
-            except Exception as error:
-                return hint(f"with upsampling={upsampling!r} your function raised {type(error).__name__}: {error}. "
-                            f"Remember: G.fc takes the segmap resized (nearest) to (G.sh, G.sw).")
+            answer, problem = call_student(generator_forward, G, segmap,
+                                           call=f"with upsampling={upsampling!r} your function")
+        if problem is not None and callable(generator_forward):  # it raised: point at the usual first mistake
+            return hint(problem.message.removeprefix("not yet. Hint: ")
+                        + ". Remember: G.fc takes the segmap resized (nearest) to (G.sh, G.sw).")
+        if problem is not None:
+            return problem
         if answer is None:
             return hint("return the image, an (N, 3, H, W) tensor: start with G.fc on the segmap resized to "
                         "(G.sh, G.sw), then follow the table of the upsampling path, block by block.")

@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from . import Result, hint, passed
+from . import Result, call_student, hint, passed
 
 # ----------------------------------------------------------------------------------------------------------------
 # Exercise 1: the receptive field of a stack of convolutions
@@ -38,10 +38,9 @@ def check_receptive_field(receptive_field) -> Result:
     pixel of the stack sees (first layer first)."""
     for kernels, strides, expected in RECEPTIVE_FIELD_CASES:
         case = f"receptive_field({kernels}, {strides})"
-        try:
-            answer = receptive_field(list(kernels), list(strides))
-        except Exception as error:
-            return hint(f"{case} raised {type(error).__name__}: {error}")
+        answer, problem = call_student(receptive_field, list(kernels), list(strides), call=case)
+        if problem is not None:
+            return problem
         if answer is None:
             return hint("return an int. Walk the layers first to last, keeping the field r (start 1) and the "
                         "jump j (distance in input pixels between neighbouring taps, start 1): r += (k - 1) * j, "
@@ -105,10 +104,9 @@ def check_feature_sides(feature_sides) -> Result:
     PatchGAN (kernel 4, padding 2; strides 2 for conv_in and all blocks but the last, which has 1; conv_out 1)."""
     for size, n_layers in FEATURE_SIDES_CASES:
         case = f"feature_sides({size}, {n_layers})"
-        try:
-            answer = feature_sides(size, n_layers)
-        except Exception as error:
-            return hint(f"{case} raised {type(error).__name__}: {error}")
+        answer, problem = call_student(feature_sides, size, n_layers, call=case)
+        if problem is not None:
+            return problem
         expected = expected_feature_sides(size, n_layers)
         if answer is None:
             return hint("return a list of n_layers + 1 ints. A conv gives o = floor((i + 2p - k) / s) + 1; here "
@@ -168,10 +166,9 @@ def check_input_box(input_box) -> Result:
     (inclusive; negative or past the end means padding) that output index o of the stack sees, along one axis."""
     for o, kernels, strides, paddings in INPUT_BOX_CASES:
         case = f"input_box({o}, {kernels}, {strides}, {paddings})"
-        try:
-            answer = input_box(o, list(kernels), list(strides), list(paddings))
-        except Exception as error:
-            return hint(f"{case} raised {type(error).__name__}: {error}")
+        answer, problem = call_student(input_box, o, list(kernels), list(strides), list(paddings), call=case)
+        if problem is not None:
+            return problem
         expected = expected_input_box(o, kernels, strides, paddings)
         if answer is None:
             return hint("return (first, last). Output o of one conv reads inputs s*o - p ... s*o - p + k - 1; "
