@@ -1,8 +1,15 @@
-"""Exercises of lesson 00 (the Landscapes dataset): checks that print a pass or a hint, and hidden solutions.
+"""Exercise checks for lesson 00, the Landscapes dataset (``notebooks/00_welcome.ipynb``).
+
+1. the fraction of sky pixels in sample 0 (easy)
+2. a one-hot map by hand (easy)
+3. instance edges by hand (medium)
+4. how a style is described (open, no check)
 
     from spade_lib.exercises.lesson00 import check_sky_fraction
     check_sky_fraction(answer)                # prints ✅ or ❌ with a hint
     spade_lib.exercises.show_solution(0, 1)   # only when stuck
+
+Every ``check_*`` returns a :class:`~spade_lib.exercises.Result`: it prints a pass or a hint and never raises.
 """
 import torch
 

@@ -1,9 +1,15 @@
-"""Exercises of lesson 01 (batch normalization and its cousins): checks that print a pass or a hint, and hidden
-solutions.
+"""Exercise checks for lesson 01, batch normalization and its cousins (``notebooks/01_batch_norm.ipynb``).
+
+1. how many statistics each normalization computes, over how many values (easy)
+2. how many batches running statistics take to warm up (easy)
+3. fold an eval-mode batch norm into the convolution before it (medium)
+4. does layer norm wash the label map away too? (open, no check)
 
     from spade_lib.exercises.lesson01 import check_count_statistics
-    check_count_statistics(count_statistics)   # prints ✅ or ❌ with a hint
-    spade_lib.exercises.show_solution(1, 1)    # only when stuck
+    check_count_statistics(count_statistics)  # prints ✅ or ❌ with a hint
+    spade_lib.exercises.show_solution(1, 1)   # only when stuck
+
+Every ``check_*`` returns a :class:`~spade_lib.exercises.Result`: it prints a pass or a hint and never raises.
 """
 import copy
 import math

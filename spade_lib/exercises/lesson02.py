@@ -1,9 +1,15 @@
-"""Exercises of lesson 02 (conditional normalization: conditional batch norm and AdaIN): checks that print a pass or
-a hint, and hidden solutions.
+"""Exercise checks for lesson 02, conditional normalization (``notebooks/02_conditional_norm.ipynb``).
+
+1. conditional instance norm (easy)
+2. the best per-image, per-channel affine map, by least squares (medium)
+3. region-wise AdaIN (medium)
+4. how much of the per-pixel gain is the class alone? (open, no check)
 
     from spade_lib.exercises.lesson02 import check_conditional_instance_norm
-    check_conditional_instance_norm(conditional_instance_norm)   # prints ✅ or ❌ with a hint
-    spade_lib.exercises.show_solution(2, 1)                      # only when stuck
+    check_conditional_instance_norm(conditional_instance_norm)  # prints ✅ or ❌ with a hint
+    spade_lib.exercises.show_solution(2, 1)                     # only when stuck
+
+Every ``check_*`` returns a :class:`~spade_lib.exercises.Result`: it prints a pass or a hint and never raises.
 """
 import torch
 import torch.nn.functional as F

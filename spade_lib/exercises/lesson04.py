@@ -1,8 +1,15 @@
-"""Exercises of lesson 04 (the SPADE generator): checks that print a pass or a hint, and hidden solutions.
+"""Exercise checks for lesson 04, the SPADE generator (``notebooks/04_generator.ipynb``).
+
+1. the start grid (easy)
+2. the parameters of a SPADE residual block, by formula (easy)
+3. the generator's forward pass, by hand (medium)
+4. a cheaper generator (open, no check)
 
     from spade_lib.exercises.lesson04 import check_start_grid
     check_start_grid(start_grid)              # prints ✅ or ❌ with a hint
     spade_lib.exercises.show_solution(4, 1)   # only when stuck
+
+Every ``check_*`` returns a :class:`~spade_lib.exercises.Result`: it prints a pass or a hint and never raises.
 """
 import copy
 

@@ -1,9 +1,15 @@
-"""Exercises of lesson 05 (the multi-scale PatchGAN discriminator): checks that print a pass or a hint, and
-hidden solutions.
+"""Exercise checks for lesson 05, the multi-scale PatchGAN discriminator (``notebooks/05_discriminator.ipynb``).
+
+1. the receptive field of a stack of convolutions (easy)
+2. the side of every output of a PatchGAN (easy)
+3. which input pixels one output pixel sees (medium)
+4. how much does a spectral-normed convolution really stretch? (open, no check)
 
     from spade_lib.exercises.lesson05 import check_receptive_field
     check_receptive_field(receptive_field)    # prints ✅ or ❌ with a hint
     spade_lib.exercises.show_solution(5, 1)   # only when stuck
+
+Every ``check_*`` returns a :class:`~spade_lib.exercises.Result`: it prints a pass or a hint and never raises.
 """
 import math
 
