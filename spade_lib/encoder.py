@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .generator import add_spectral_norm, init_weights
+from .layers import add_spectral_norm, init_weights
 
 
 class StyleEncoder(nn.Module):

@@ -8,8 +8,9 @@ import torch
 
 import spade_lib.losses
 from spade_lib import checkpoints
-from spade_lib.training import (NonFiniteLossError, StepBatches, Trainer, TrainConfig, decay_factor,
-                                ema_decay, learning_rates, plot_history, to_segmap)
+from spade_lib.models import TrainConfig
+from spade_lib.training import (NonFiniteLossError, StepBatches, Trainer, decay_factor, ema_decay, learning_rates,
+                                plot_history, to_segmap)
 
 
 def tiny_config(out, **changes) -> TrainConfig:

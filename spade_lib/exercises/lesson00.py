@@ -6,7 +6,7 @@
 """
 import torch
 
-from ..data import CLASS_NAMES, NUM_CLASSES, Landscapes
+from ..landscapes import CLASS_NAMES, NUM_CLASSES, Landscapes
 from ..labels import instance_edges, one_hot
 from . import Result, compare_tensors, hint, passed
 

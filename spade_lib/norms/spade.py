@@ -15,16 +15,15 @@ channels, as the official code builds it), a long (N, H, W) map of class ids, or
 instance edges, the edges being the last channel). The map is resized (nearest) to x's size.
 """
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Optional
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..labels import LabelMap
+from ..labels import LabelMap, Segmap, is_one_hot, resized_label_map, resized_one_hot
 from .spade_fast import class_gamma_beta, class_hidden, find_regions, lookup, lookup_modulation
 
-Segmap = Union[torch.Tensor, LabelMap]
 PATHS = ("auto", "fast", "dense")
 
 
@@ -55,33 +54,6 @@ def check_inputs(layer: str, x: torch.Tensor, channels: int, segmap: Segmap) -> 
     if batch != x.shape[0]:
         raise ValueError(f"x has batch size {x.shape[0]} but segmap has batch size {batch}: give one label map "
                          f"per image")
-
-
-def is_one_hot(segmap: Segmap) -> bool:
-    return isinstance(segmap, torch.Tensor) and segmap.is_floating_point()
-
-
-def resized_one_hot(segmap: torch.Tensor, label_channels: int, size) -> torch.Tensor:
-    """Check a float (N, label_channels, H, W) one-hot map and resize it (nearest) to ``size``."""
-    if segmap.dim() != 4:
-        raise ValueError(f"a float segmap must be a one-hot map of shape (N, {label_channels}, H, W), got "
-                         f"{tuple(segmap.shape)}; if it holds class ids, pass segmap.long() instead")
-    if segmap.shape[1] != label_channels:
-        raise ValueError(f"the one-hot segmap has {segmap.shape[1]} channels but the layer was built for "
-                         f"label_channels={label_channels} (classes + extra channels such as instance edges)")
-    return F.interpolate(segmap, size=tuple(size), mode="nearest")  # (N, label_channels, h, w)
-
-
-def resized_label_map(segmap: Segmap, label_channels: int, size) -> LabelMap:
-    """Class ids (N, H, W) or a LabelMap, checked against ``label_channels`` and resized to ``size``."""
-    if isinstance(segmap, LabelMap):
-        if segmap.channels != label_channels:
-            edges = " + 1 edge channel" if segmap.edges is not None else ""
-            raise ValueError(f"the LabelMap has {segmap.num_classes} classes{edges} = {segmap.channels} channels, "
-                             f"but the layer was built for label_channels={label_channels}")
-    else:
-        segmap = LabelMap(segmap, label_channels)  # checks dtype, shape and the id range
-    return segmap if segmap.size == tuple(size) else segmap.resize(size)
 
 
 def memory_format_of(x: torch.Tensor):
