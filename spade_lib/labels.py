@@ -244,7 +244,7 @@ def check_segmap(segmap: Segmap, label_channels: int, device: torch.device,
         raise ValueError(
             f"the label map has {channels} channels but the model expects {label_channels} "
             f"(classes, + 1 for 'don't care', + 1 for instance edges). Build the model with "
-            f"label_channels={channels}, or build the map with spade_lib.generator.make_segmap")
+            f"label_channels={channels}, or build the map with spade_lib.labels.make_segmap")
     if not isinstance(segmap, LabelMap) and not segmap.is_floating_point():
         check_labels(segmap, label_channels)
     n, h, w = tensor.shape[0], tensor.shape[-2], tensor.shape[-1]

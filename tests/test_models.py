@@ -1,5 +1,6 @@
 """Models (spade_lib.models): one loader for checkpoints and shipped folders, export, every check, the classroom model."""
 import json
+import shutil
 
 import pytest
 import torch
@@ -145,3 +146,46 @@ def test_export_script_writes_the_model_and_a_card_with_its_metrics(exported, tm
     assert results["generated"]["images"] == 8 and "miou" in results["real"]["alignment"]
     generator, encoder, config = models.load_model(out)
     assert config.size == 32 and "mIoU" in capsys.readouterr().out
+
+
+# Checksums: every shipped weights file is checked against the SHA-256 recorded next to it -------------------------
+
+def flip_a_byte(path, offset=-1):
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01  # inside the last tensor: still a valid safetensors file, only one weight differs
+    path.write_bytes(bytes(data))
+
+
+def test_every_shipped_weights_file_has_its_checksum_recorded():
+    for folder in (models.CLASSROOM_DIR, models.DATA_DIR / "segmenter"):
+        recorded = json.loads((folder / models.CHECKSUMS).read_text())
+        files = sorted(p.name for p in folder.glob("*.safetensors"))
+        assert files and sorted(recorded) == files
+        assert all(models.sha256_of(folder / name) == recorded[name] for name in files)
+
+
+@pytest.mark.parametrize("name", ["generator.safetensors", "encoder.safetensors"])
+def test_a_changed_byte_in_the_classroom_model_is_a_clear_error(tmp_path, name):
+    copy = tmp_path / "classroom"
+    shutil.copytree(models.CLASSROOM_DIR, copy)
+    flip_a_byte(copy / name)
+    with pytest.raises(CheckpointError, match=f"{name} is corrupted: its SHA-256 differs") as error:
+        models.load_model(copy)
+    assert "git checkout" in str(error.value) and "--preset classroom" in str(error.value)
+
+
+def test_a_changed_byte_in_the_segmenter_is_a_clear_error(tmp_path):
+    from spade_lib import metrics
+    copy = tmp_path / "segmenter"
+    shutil.copytree(metrics.SEGMENTER_PATH.parent, copy)
+    flip_a_byte(copy / "segmenter.safetensors")
+    with pytest.raises(CheckpointError, match="segmenter.safetensors is corrupted") as error:
+        metrics.load_segmenter(copy / "segmenter.safetensors")
+    assert "git checkout" in str(error.value) and "data/segmenter/train.py" in str(error.value)
+
+
+def test_export_records_the_checksums_it_checks(exported):
+    _, folder = exported
+    recorded = json.loads((folder / models.CHECKSUMS).read_text())
+    assert sorted(recorded) == ["encoder.safetensors", "generator.safetensors"]
+    assert recorded["encoder.safetensors"] == models.sha256_of(folder / "encoder.safetensors")
