@@ -47,6 +47,7 @@ def one_hot_conv2d(labels: torch.Tensor, weight: torch.Tensor, stride: Tuple[int
     rows = torch.stack(taps, -1) + offsets  # (N, Ho, Wo, kh*kw)
     table = F.pad(weight, (0, 0, 0, 0, 0, 1))  # (O, C + 1, kh, kw), class C all zero
     table = table.permute(2, 3, 1, 0).reshape(kh * kw * (num_classes + 1), out_channels)  # (kh*kw*(C+1), O)
+    # out[:, y, x] = sum over taps (i, j) of W[:, label(s y + i - p, s x + j - p), i, j]
     out = F.embedding_bag(rows.reshape(-1, kh * kw), table, mode="sum")  # (N*Ho*Wo, O)
     return out.view(n, ho, wo, out_channels).permute(0, 3, 1, 2)  # (N, O, Ho, Wo), channels-last in memory
 

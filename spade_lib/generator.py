@@ -52,6 +52,7 @@ class SPADEResBlock(nn.Module):
         x_s = self.conv_s(self.norm_s(x, segmap)) if self.learned_shortcut else x  # (N, fout, h, w)
         dx = self.conv_0(F.leaky_relu(self.norm_0(x, segmap), 0.2))  # (N, fmiddle, h, w)
         dx = self.conv_1(F.leaky_relu(self.norm_1(dx, segmap), 0.2))  # (N, fout, h, w)
+        # out = s(x) + conv_1(lrelu(SPADE_1(conv_0(lrelu(SPADE_0(x, m))), m)))
         return x_s + dx
 
 

@@ -36,6 +36,7 @@ def add_spectral_norm(module: nn.Module) -> nn.Module:
 
     with ``u, v`` refined by one power iteration per training step. Stored as ``parametrizations.weight.original``
     (the official ``weight_orig``) and buffers ``_u``, ``_v`` (``weight_u``, ``weight_v``)."""
+    # W_SN = W / sigma(W), sigma(W) ~ u^T W v
     return parametrizations.spectral_norm(module, n_power_iterations=1)
 
 

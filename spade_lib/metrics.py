@@ -15,8 +15,10 @@ number means little:
   the same label map rendered in every Landscapes style.
 
     >>> segmenter = load_segmenter()                          # data/segmenter/, trained by train_segmenter()
-    >>> report = evaluate(generator, encoder, config, segmenter)
-    >>> print(format_report(report))
+    >>> sets = EvaluationSets.make(size=64, count=2000, test_count=1000)
+    >>> ceilings = real_ceilings(segmenter, sets)              # the same measures on real images
+    >>> report = evaluate(generator, encoder, segmenter, sets, ceilings)
+    >>> print(format_report(report, ceilings))
 """
 import itertools
 import json

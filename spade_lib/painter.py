@@ -57,6 +57,7 @@ def disc_offsets(radius: int) -> np.ndarray:
     so a disc of radius r is 2r + 1 pixels across: radius 0 is one pixel, 1 a 3x3 square, 2 a 5x5 without corners."""
     d = np.arange(-radius, radius + 1)
     dx, dy = np.meshgrid(d, d, indexing="xy")
+    # dx^2 + dy^2 <= (r + 1/2)^2  <=>  dx^2 + dy^2 <= r^2 + r for integers
     inside = dx * dx + dy * dy <= radius * radius + radius
     return np.stack([dx[inside], dy[inside]], 1)
 

@@ -14,8 +14,9 @@ One training step does what the official trainer does:
    and real, again in one call.
 
 Around the step: Adam with TTUR, linear learning-rate decay at the end, an optional EMA of the generator, mixed
-precision on CUDA, DistributedDataParallel under ``torchrun``, a NaN guard, progress bar, loss history, sample
-grids, and checkpoints (``spade_lib.checkpoints``) that make a resumed run identical to an uninterrupted one.
+precision on CUDA, DistributedDataParallel under ``torchrun`` (``spade_lib.distributed``), a NaN guard, progress
+bar, loss history, sample grids, and checkpoints (``spade_lib.checkpoints``) that make a resumed run identical to
+an uninterrupted one.
 
     >>> trainer = Trainer(spade_lib.models.PRESETS["classroom"])
     >>> history = trainer.fit()
@@ -24,8 +25,6 @@ grids, and checkpoints (``spade_lib.checkpoints``) that make a resumed run ident
 import contextlib
 import copy
 import functools
-import inspect
-import os
 import signal
 import threading
 import time
@@ -41,6 +40,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Sampler
 
 from . import checkpoints, modes
+from .distributed import frozen, init_distributed, kl_of_the_global_batch, no_buffer_sync
 from .encoder import reparameterize
 from .labels import LabelMap, make_segmap
 from .landscapes import NUM_CLASSES, Landscapes
@@ -121,16 +121,6 @@ class StepBatches(Sampler):
         return int(self.order[offset])
 
 
-def kl_of_the_global_batch(terms: dict[str, torch.Tensor], world_size: int) -> dict[str, torch.Tensor]:
-    """The generator's loss terms with the KL term of the whole batch over all processes: KL is a sum over the
-    batch (official ``KLDLoss``), each process sums its share, and DDP averages the processes' gradients, which
-    divides the KL by ``world_size``; multiplying by ``world_size`` undoes that."""
-    if "kl" not in terms:
-        return terms
-    # KL of the global batch = world_size x (mean over processes of each process's KL sum)
-    return {**terms, "kl": terms["kl"] * world_size}
-
-
 def to_segmap(batch: dict, config: TrainConfig, device: torch.device) -> LabelMap:
     """A batch's label and instance maps -> the networks' compact segmap (ids + instance edges) on ``device``."""
     instance = batch["instance"].to(device) if config.instance_edges else None
@@ -141,50 +131,6 @@ def doubled(segmap: LabelMap) -> LabelMap:
     """The segmap of ``torch.cat([fake, real])``: every map twice."""
     edges = None if segmap.edges is None else segmap.edges.repeat(2, 1, 1)
     return LabelMap(segmap.labels.repeat(2, 1, 1), segmap.num_classes, edges)
-
-
-# -----------------------------------------------------------------------------------------------------------------
-# Several GPUs: torchrun + DistributedDataParallel
-
-
-def init_distributed(device_option: str) -> tuple[int, int, torch.device]:
-    """(rank, world_size, device). Under ``torchrun`` (which sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and
-    MASTER_PORT) join the process group, NCCL between GPUs and gloo on CPU, one GPU per process; else one process."""
-    device = modes.device() if device_option == "auto" else torch.device(device_option)
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size == 1:
-        return 0, 1, device
-    if device.type == "cuda":
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        torch.cuda.set_device(device)
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return dist.get_rank(), dist.get_world_size(), device
-
-
-def no_buffer_sync() -> dict:
-    """DDP's option not to copy process 0's buffers to the others before every forward (D runs twice a step).
-
-    There is nothing to copy: the buffers are spectral-norm vectors, which every process updates identically from
-    its identical weights, and batch-norm running statistics, used only in eval mode (synchronized on GPUs by
-    SyncBatchNorm; on CPU process 0's are saved). torch 2.14 renamed ``broadcast_buffers`` to
-    ``forward_sync_buffers``."""
-    options = inspect.signature(DistributedDataParallel).parameters
-    return {"forward_sync_buffers": False} if "forward_sync_buffers" in options else {"broadcast_buffers": False}
-
-
-@contextlib.contextmanager
-def frozen(model: torch.nn.Module):
-    """Use ``model`` as a fixed function: no gradients for its weights and, under DDP, no gradient exchange.
-
-    The generator step runs D this way; the official code lets D's gradients accumulate there and zeroes them
-    before D's own step, which gives the same weights for more work."""
-    model.requires_grad_(False)
-    try:
-        with model.no_sync() if isinstance(model, DistributedDataParallel) else contextlib.nullcontext():
-            yield
-    finally:
-        model.requires_grad_(True)
 
 
 # -----------------------------------------------------------------------------------------------------------------

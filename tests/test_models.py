@@ -1,4 +1,4 @@
-"""Models (spade_lib.models): one loader for checkpoints and shipped folders, export, every check, the classroom model."""
+"""spade_lib.models: one loader for checkpoints and shipped folders, export, every check, the classroom model."""
 import json
 import shutil
 

@@ -13,8 +13,9 @@ from spade_lib import checkpoints
 from spade_lib.labels import make_segmap
 from spade_lib.landscapes import NUM_CLASSES, Landscapes
 from spade_lib.models import TrainConfig, build_generator
-from spade_lib.training import (NonFiniteLossError, StepBatches, Trainer, decay_factor, ema_decay,
-                                kl_of_the_global_batch, learning_rates, plot_history, to_segmap, update_ema)
+from spade_lib.distributed import kl_of_the_global_batch
+from spade_lib.training import (NonFiniteLossError, StepBatches, Trainer, decay_factor, ema_decay, learning_rates,
+                                plot_history, to_segmap, update_ema)
 
 
 def tiny_config(out, **changes) -> TrainConfig:

@@ -80,7 +80,8 @@ class Landscapes(torch.utils.data.Dataset):
         canvas, index = self._canvas(index), int(index)
         # a second random stream for the appearance, so that choosing a style never changes the layout
         rng = np.random.default_rng([self.seed, index, 1])
-        own_style = self.styles[int(rng.random() * len(self.styles))]  # not integers(): its first draw repeats across nearby seeds
+        # not rng.integers(): its first draw repeats across nearby seeds
+        own_style = self.styles[int(rng.random() * len(self.styles))]
         name = own_style if style is None else check_style(style)
         look = jitter(STYLES[name], rng)
         offset = tuple(rng.integers(0, self.height, 2))

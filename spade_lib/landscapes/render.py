@@ -32,7 +32,7 @@ class Style:
     sun_position: tuple  # (x, y) of the sun's centre: x as a fraction of the width, y relative to the horizon
     glow: float  # size of the bright halo around the sun (0: none)
     fog: float  # haze density: fraction of light lost with distance (0 clear ... 4 thick fog)
-    fog_color: tuple
+    fog_colour: tuple
     grass: tuple  # season: albedo of meadows
     leaves: tuple  # albedos of broad-leaved trees and bushes (each tree draws one)
     needles: tuple = (0.10, 0.22, 0.10)  # albedo of conifers
@@ -45,36 +45,36 @@ class Style:
 STYLES = {
     "day": Style(sky_top=(0.20, 0.45, 0.85), sky_horizon=(0.68, 0.82, 0.95), sun=(1.0, 0.96, 0.88),
                  ambient=(0.42, 0.48, 0.60), sun_position=(0.7, -0.75), glow=0.3, halo=0.35,
-                 fog=0.35, fog_color=(0.72, 0.82, 0.94), grass=(0.28, 0.45, 0.13),
+                 fog=0.35, fog_colour=(0.72, 0.82, 0.94), grass=(0.28, 0.45, 0.13),
                  leaves=((0.16, 0.34, 0.10), (0.22, 0.40, 0.12), (0.13, 0.30, 0.12))),
     "sunset": Style(sky_top=(0.22, 0.24, 0.50), sky_horizon=(1.0, 0.55, 0.25), sun=(1.0, 0.62, 0.32),
                     ambient=(0.30, 0.22, 0.34), sun_position=(0.6, -0.04), glow=0.35, fog=0.6,
-                    fog_color=(0.95, 0.55, 0.35), grass=(0.36, 0.50, 0.16),
+                    fog_colour=(0.95, 0.55, 0.35), grass=(0.36, 0.50, 0.16),
                     leaves=((0.18, 0.34, 0.10), (0.24, 0.40, 0.12)), sun_disc=True),
     "dusk": Style(sky_top=(0.14, 0.16, 0.40), sky_horizon=(0.92, 0.58, 0.62), sun=(0.55, 0.42, 0.55),
                   ambient=(0.22, 0.20, 0.34), sun_position=(0.3, 0.05), glow=0.3, fog=0.5,
-                  fog_color=(0.60, 0.45, 0.58), grass=(0.32, 0.48, 0.18),
+                  fog_colour=(0.60, 0.45, 0.58), grass=(0.32, 0.48, 0.18),
                   leaves=((0.16, 0.32, 0.12), (0.20, 0.36, 0.14))),
     "night": Style(sky_top=(0.01, 0.02, 0.06), sky_horizon=(0.07, 0.11, 0.22), sun=(0.30, 0.36, 0.52),
                    ambient=(0.07, 0.09, 0.16), sun_position=(0.75, -0.35), glow=0.04, fog=0.35,
-                   fog_color=(0.06, 0.09, 0.17), grass=(0.30, 0.45, 0.22),
+                   fog_colour=(0.06, 0.09, 0.17), grass=(0.30, 0.45, 0.22),
                    leaves=((0.16, 0.30, 0.16), (0.20, 0.34, 0.18)), stars=True, sun_disc=True),
     "autumn": Style(sky_top=(0.28, 0.48, 0.80), sky_horizon=(0.78, 0.82, 0.88), sun=(1.0, 0.90, 0.72),
                     ambient=(0.45, 0.45, 0.52), sun_position=(0.3, -0.7), glow=0.3, halo=0.35, fog=0.5,
-                    fog_color=(0.80, 0.80, 0.82), grass=(0.55, 0.50, 0.22),
+                    fog_colour=(0.80, 0.80, 0.82), grass=(0.55, 0.50, 0.22),
                     leaves=((0.75, 0.36, 0.06), (0.62, 0.16, 0.05), (0.80, 0.62, 0.10), (0.45, 0.40, 0.10))),
     "winter": Style(sky_top=(0.42, 0.60, 0.88), sky_horizon=(0.84, 0.90, 0.97), sun=(0.95, 0.95, 1.0),
                     ambient=(0.55, 0.62, 0.75), sun_position=(0.4, -0.6), glow=0.25, halo=0.2, fog=0.5,
-                    fog_color=(0.84, 0.89, 0.96), grass=(0.40, 0.45, 0.25),
+                    fog_colour=(0.84, 0.89, 0.96), grass=(0.40, 0.45, 0.25),
                     leaves=((0.15, 0.10, 0.07), (0.18, 0.12, 0.08)), needles=(0.08, 0.17, 0.10),
                     snow_cover=0.95),
     "overcast": Style(sky_top=(0.52, 0.55, 0.60), sky_horizon=(0.76, 0.78, 0.80), sun=(0.30, 0.30, 0.30),
                       ambient=(0.72, 0.74, 0.78), sun_position=(0.5, -0.6), glow=0.0, fog=0.9,
-                      fog_color=(0.72, 0.74, 0.77), grass=(0.30, 0.44, 0.18),
+                      fog_colour=(0.72, 0.74, 0.77), grass=(0.30, 0.44, 0.18),
                       leaves=((0.15, 0.28, 0.10), (0.18, 0.32, 0.12))),
     "fog": Style(sky_top=(0.70, 0.72, 0.75), sky_horizon=(0.86, 0.87, 0.88), sun=(0.35, 0.35, 0.33),
                  ambient=(0.75, 0.76, 0.78), sun_position=(0.5, -0.5), glow=0.0, fog=2.8,
-                 fog_color=(0.84, 0.85, 0.86), grass=(0.30, 0.44, 0.18),
+                 fog_colour=(0.84, 0.85, 0.86), grass=(0.30, 0.44, 0.18),
                  leaves=((0.15, 0.28, 0.10), (0.18, 0.32, 0.12))),
 }
 STYLE_NAMES = tuple(STYLES)
@@ -83,9 +83,9 @@ STYLE_NAMES = tuple(STYLES)
 def jitter(style: Style, rng) -> Style:
     """A small random variation of a preset, so no two samples of one style look exactly alike: colours vary by
     about 4 % (the meadow's by 10 %), the sun moves a little sideways, the haze thickens or thins."""
-    colors = np.array([style.sky_top, style.sky_horizon, style.sun, style.ambient, style.grass])
+    colours = np.array([style.sky_top, style.sky_horizon, style.sun, style.ambient, style.grass])
     amount = np.array([0.04, 0.04, 0.04, 0.04, 0.1])[:, None]
-    sky_top, sky_horizon, sun, ambient, grass = np.minimum(colors * (1.0 + amount * rng.standard_normal((5, 3))), 1.0)
+    sky_top, sky_horizon, sun, ambient, grass = np.minimum(colours * (1.0 + amount * rng.standard_normal((5, 3))), 1.0)
     sun_x, sun_y = style.sun_position
     return replace(style, sky_top=tuple(sky_top), sky_horizon=tuple(sky_horizon), sun=tuple(sun),
                    ambient=tuple(ambient), grass=tuple(grass), sun_position=(sun_x + rng.uniform(-0.15, 0.15), sun_y),
@@ -216,7 +216,7 @@ def object_albedos(classes, tones, variants, style: Style) -> np.ndarray:
     return albedo.T.astype(np.float32)
 
 
-def sky_colors(style: Style, horizon: float, height: int, width: int) -> np.ndarray:
+def sky_colours(style: Style, horizon: float, height: int, width: int) -> np.ndarray:
     """(3, H, W) sky: a vertical gradient from the top colour to the horizon colour, a halo around the sun,
     the sun (or moon) disc."""
     ys = (np.arange(height, dtype=np.float32) + 0.5) / height
@@ -234,10 +234,10 @@ def sky_colors(style: Style, horizon: float, height: int, width: int) -> np.ndar
     return np.broadcast_to(sky, (3, height, width))
 
 
-def reflect_water(color, label, ripples, strength):
+def reflect_water(colour, label, ripples, strength):
     """Water mirrors what stands behind it: a water pixel takes the colour of the pixel as far above the water's
     far shore (the first water row of its column) as it lies below it, shifted a little by the ripples.
-    Changes ``color`` (3, H, W) in place."""
+    Changes ``colour`` (3, H, W) in place."""
     height, width = label.shape
     water = label == WATER
     has_water = water.any(1)
@@ -249,8 +249,8 @@ def reflect_water(color, label, ripples, strength):
     far_shore = r0 + water.argmax(0)  # (W,)
     mirror = np.clip(2 * far_shore - rows - 1 + (ripples * (0.01 * height)).astype(np.int64), 0, height - 1)
     shifted = np.clip(np.arange(width) + (ripples * (0.006 * height)).astype(np.int64), 0, width - 1)
-    reflection = np.take(color.reshape(3, -1), mirror * width + shifted, axis=1) * (0.8 + 0.08 * ripples)
-    band = color[:, r0:r1]
+    reflection = np.take(colour.reshape(3, -1), mirror * width + shifted, axis=1) * (0.8 + 0.08 * ripples)
+    band = colour[:, r0:r1]
     band[:] = np.where(water, band + (reflection - band) * strength, band)
 
 
@@ -296,24 +296,24 @@ def render_image(label, obj, shade, facing, albedo, dist, horizon: float, style:
     lit = np.clip(per_pixel("lit") + per_pixel("top_light") * (0.5 - shade) + per_pixel("relief") * 0.25 * relief
                   + per_pixel("flanks") * sun_side * facing, 0.0, 1.0)
     sun, ambient = np.asarray(style.sun, np.float32), np.asarray(style.ambient, np.float32)
-    color = surface * np.maximum(grain, 0.2) * (ambient[:, None, None] + sun[:, None, None] * lit)
+    colour = surface * np.maximum(grain, 0.2) * (ambient[:, None, None] + sun[:, None, None] * lit)
 
-    sky = sky_colors(style, horizon, height, width)
+    sky = sky_colours(style, horizon, height, width)
     is_sky = label == SKY
-    color = np.where(is_sky, sky, color)
+    colour = np.where(is_sky, sky, colour)
     if style.stars:
-        color = np.where(is_sky & (fine > 3.0), 0.8, color)
+        colour = np.where(is_sky & (fine > 3.0), 0.8, colour)
     # clouds are a little transparent, more so where the coarse noise is low
-    color = np.where(label == CLOUD, color + (sky - color) * np.clip(0.2 - 0.15 * coarse, 0.0, 1.0), color)
+    colour = np.where(label == CLOUD, colour + (sky - colour) * np.clip(0.2 - 0.15 * coarse, 0.0, 1.0), colour)
     # water: its own colour plus the sky's, mirrored surroundings (more at grazing angles), ripples
     water = label == WATER
     horizon_sky = np.asarray(style.sky_horizon, np.float32)[:, None, None]
-    color = np.where(water, color * (1.0 + 0.15 * ripples * nearness) + 0.25 * horizon_sky, color)
-    reflect_water(color, label, ripples, 0.3 + 0.6 * d)
+    colour = np.where(water, colour * (1.0 + 0.15 * ripples * nearness) + 0.25 * horizon_sky, colour)
+    reflect_water(colour, label, ripples, 0.3 + 0.6 * d)
 
     haze = (1.0 - np.exp(-style.fog * d)) * ~is_sky  # the sky's colours already include its haze
-    color = color + (np.asarray(style.fog_color, np.float32)[:, None, None] - color) * haze
-    return np.clip(blur3(color), 0.0, 1.0) * 2.0 - 1.0
+    colour = colour + (np.asarray(style.fog_colour, np.float32)[:, None, None] - colour) * haze
+    return np.clip(blur3(colour), 0.0, 1.0) * 2.0 - 1.0
 
 
 def check_style(style) -> str:

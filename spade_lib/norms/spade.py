@@ -77,6 +77,7 @@ class Modulate(torch.autograd.Function):
     @staticmethod
     def forward(ctx, normalized: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(normalized, scale)
+        # out = norm(x) * (1 + gamma) + beta, with scale = 1 + gamma and shift = beta
         return torch.addcmul(shift, normalized, scale)
 
     @staticmethod
@@ -160,7 +161,9 @@ class SPADE(nn.Module):
         """The official computation: convolutions over the (N, label_channels, H, W) map m."""
         self.last_path = "dense"
         m = m.to(self.mlp_gamma.weight.dtype).contiguous(memory_format=memory_format)
+        # h = ReLU(W_s * m + b_s)
         hidden = self.mlp_shared(m)  # (N, hidden, H, W)
+        # gamma = W_gamma * h + b_gamma, beta = W_beta * h + b_beta
         return 1 + self.mlp_gamma(hidden), self.mlp_beta(hidden)  # (N, C, H, W) each
 
     def cost(self, size=(256, 256)) -> "Cost":
@@ -193,6 +196,7 @@ class CLADE(nn.Module):
         check_inputs("CLADE", x, self.channels, segmap)
         normalized = self.param_free_norm(x)  # (N, C, H, W)
         scale, shift = self.modulation(segmap, x.shape[-2:], memory_format=memory_format_of(x))
+        # out = norm(x) * (1 + gamma[c(p)]) + beta[c(p)], c(p) the class at pixel p
         return modulate(normalized, scale, shift)  # (N, C, H, W)
 
     def modulation(self, segmap: Segmap, size, memory_format=torch.contiguous_format):
