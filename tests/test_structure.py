@@ -131,3 +131,14 @@ def test_docstring_examples_match_the_signatures(name):
             inspect.signature(target).bind(*args, **kwargs)
         except TypeError as error:
             pytest.fail(f"{name}: the docstring example {ast.unparse(call)} does not fit {function}: {error}")
+
+
+def test_the_readme_says_where_every_module_lives():
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("Where things live:"):]
+    table = table[:table.index("\n\n", table.index("| module |"))]
+    named = {cell.strip("`.").removeprefix("spade_lib.") for row in table.splitlines()[3:]
+             for cell in row.split("|")[1].replace(",", " ").split()}
+    internal = {"__init__", "__main__", "release", "notebook_tools", "data"}  # CLI, settings, helpers, old name
+    modules = {name.split(".")[1] for name in MODULES if name.count(".") >= 1} - internal
+    assert modules <= named, f"README's module table misses {sorted(modules - named)}"
