@@ -279,7 +279,7 @@ def find_checkpoint(path: Path) -> Path:
         path = path / "checkpoints"
     if path.is_dir() and checkpoints.list_checkpoints(path) or path.with_suffix(".json").is_file():
         return checkpoints.resolve(path)
-    what = "holds no model" if path.is_dir() else "does not exist"
+    what = "holds no model" if path.is_dir() else "is no model file" if path.exists() else "does not exist"
     raise ModelNotFoundError(
         f"{path} {what}: a model is a folder with generator.safetensors (a shipped model) or a training checkpoint "
         f"(step_*.json, or the folder of a run). The classroom model ships with the course repository (git clone "

@@ -189,3 +189,15 @@ def test_export_records_the_checksums_it_checks(exported):
     recorded = json.loads((folder / models.CHECKSUMS).read_text())
     assert sorted(recorded) == ["encoder.safetensors", "generator.safetensors"]
     assert recorded["encoder.safetensors"] == models.sha256_of(folder / "encoder.safetensors")
+
+
+@pytest.mark.parametrize("where", ["nowhere", "empty folder", "a file"])
+def test_the_one_loader_says_what_a_model_is_when_given_none(tmp_path, where):
+    path = {"nowhere": tmp_path / "nowhere", "empty folder": tmp_path, "a file": tmp_path / "notes.txt"}[where]
+    if where == "a file":
+        path.write_text("not a model")
+    with pytest.raises(models.ModelNotFoundError, match="generator.safetensors .a shipped model. or a training "
+                                                        "checkpoint") as error:
+        models.load_model(path)
+    assert {"nowhere": "does not exist", "empty folder": "holds no model", "a file": "is no model file"}[where] \
+        in str(error.value)
