@@ -240,7 +240,8 @@ RETRAIN_HINT = ("python -m spade_lib train --preset classroom --out runs/classro
 
 
 class ModelNotFoundError(FileNotFoundError):
-    """A shipped model's file is missing: the message says how to get it or train it again."""
+    """No model where one was asked for (a missing shipped file, an empty folder): the message says what a model
+    is, how to get the classroom model and how to train it again."""
 
 
 def load_model(path: PathLike, device="cpu", ema: bool = True):
