@@ -16,8 +16,7 @@ from pathlib import Path
 import torch
 
 from spade_lib import checkpoints, metrics
-from spade_lib.pretrained import training_minutes
-from spade_lib.training import load_generator
+from spade_lib.models import load_model, training_minutes
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -93,7 +92,7 @@ def main() -> None:
     for path in new_checkpoints(folder, args.follow):
         start = time.time()
         state = checkpoints.read_state(path)
-        generator, encoder, _ = load_generator(path, ema=True)
+        generator, encoder, _ = load_model(path, ema=True)
         report = metrics.evaluate(generator, encoder, segmenter, sets, ceilings)
         rows.append(row(f"step {state['step']}", training_minutes(state), report, real))
         print(f"step {state['step']}: {rows[-1]} ({time.time() - start:.0f} s)", flush=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from spade_lib.data import Landscapes, make_layout
+from spade_lib.landscapes import Landscapes, make_layout
 from spade_lib.modes import cpu_name
 
 SIZES = {64: 500, 128: 150, 256: None}  # size -> target samples/s

@@ -12,7 +12,7 @@ the memory format differ:
 
 Cases: the official ADE20K configuration (151 label channels, 256x256, batch 1) on a Landscapes label map and on
 noise (an independent random class per pixel: the worst case for the lookup paths); the course's "classroom"
-configuration (``spade_lib.training.PRESETS["classroom"]``: 64x64, 11 classes + instance edges, style encoder,
+configuration (``spade_lib.models.PRESETS["classroom"]``: 64x64, 11 classes + instance edges, style encoder,
 batch 8). Measured: the generator's forward (eval, no grad) and a full training step (G: hinge + feature
 matching (+ KL); D: hinge; both backward and Adam steps; D frozen during the G step, as ``spade_lib.training``
 does). The variants are timed in turn, interleaved, and reported as medians. Their outputs are compared first.
@@ -35,13 +35,12 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402 (after the OpenMP setting)
 
 from spade_lib import official  # noqa: E402
-from spade_lib.data import Landscapes  # noqa: E402
 from spade_lib.encoder import reparameterize  # noqa: E402
-from spade_lib.generator import make_segmap  # noqa: E402
-from spade_lib.labels import LabelMap  # noqa: E402
+from spade_lib.labels import LabelMap, make_segmap  # noqa: E402
+from spade_lib.landscapes import Landscapes  # noqa: E402
 from spade_lib.losses import feature_matching_loss, gan_loss, kl_divergence, split_fake_real  # noqa: E402
-from spade_lib.training import (PRESETS, build_discriminator, build_encoder, build_generator,  # noqa: E402
-                                learning_rates)
+from spade_lib.models import PRESETS, build_discriminator, build_encoder, build_generator  # noqa: E402
+from spade_lib.training import learning_rates  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "networks.md"
 NOTES = "## Notes"  # the results file's hand-written part, from this heading on, survives a new run

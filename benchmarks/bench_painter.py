@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from spade_lib import pretrained, training
-from spade_lib.data import NUM_CLASSES
+from spade_lib import models
+from spade_lib.landscapes import NUM_CLASSES
 from spade_lib.modes import cpu_name
 from spade_lib.painter import Painter
 
@@ -30,12 +30,12 @@ RESULTS = Path(__file__).resolve().parent / "results" / "painter.md"
 def classroom_model():
     """(generator, encoder, description): the shipped classroom model, or its configuration with random weights."""
     try:
-        generator, encoder, _ = pretrained.load_classroom()
+        generator, encoder, _ = models.load_classroom()
         return generator, encoder, "the classroom model (data/classroom)"
-    except pretrained.ModelNotFoundError:
-        config = training.PRESETS["classroom"]
+    except models.ModelNotFoundError:
+        config = models.PRESETS["classroom"]
         torch.manual_seed(0)
-        generator, encoder = training.build_generator(config).eval(), training.build_encoder(config).eval()
+        generator, encoder = models.build_generator(config).eval(), models.build_encoder(config).eval()
         return generator, encoder, "the classroom configuration with random weights (data/classroom not there yet)"
 
 

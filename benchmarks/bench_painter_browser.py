@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from jupyterlab import __version__ as jupyterlab_version
 
-from spade_lib.data import GRASS, MOUNTAIN, ROCK, SAND, TREE, WATER
+from spade_lib.landscapes import GRASS, MOUNTAIN, ROCK, SAND, TREE, WATER
 from spade_lib.modes import cpu_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))

@@ -6,7 +6,7 @@ times ``path="dense"`` and ``path="auto"`` (the lookup path unless the band is t
 interleaved, and reports medians. "forward" runs under ``torch.no_grad()``; "forward+backward" is a training
 step: forward, then backward of a fixed random output gradient to x and every weight.
 
-Label maps: Landscapes samples (``spade_lib.data``), the same with instance edges (a 152-channel layer),
+Label maps: Landscapes samples (``spade_lib.landscapes``), the same with instance edges (a 152-channel layer),
 smooth random blobs of 10 classes, and noise (an independent random class per pixel). A sweep over blob sizes,
 and over blobs with a square of noise (where every window is distinct: the lookup path's worst case for a given
 band), measures where the lookup path stops paying off, which sets ``SPADE.max_band_fraction``.
@@ -30,7 +30,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402 (after the OpenMP setting)
 import torch.nn.functional as F  # noqa: E402
 
-from spade_lib.data import Landscapes  # noqa: E402
+from spade_lib.landscapes import Landscapes  # noqa: E402
 from spade_lib.labels import LabelMap, instance_edges  # noqa: E402
 from spade_lib.modes import cpu_name  # noqa: E402
 from spade_lib.norms import SPADE, find_regions  # noqa: E402

@@ -9,7 +9,7 @@ Needs Debian's chromium and the playwright package, like tests/test_painter_brow
 import sys
 from pathlib import Path
 
-from spade_lib.data import MOUNTAIN, SNOW, WATER
+from spade_lib.landscapes import MOUNTAIN, SNOW, WATER
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from browser import IMAGE, WIDGET, browser_problems, paint, paint_lesson  # noqa: E402

@@ -7,7 +7,7 @@
     torchrun --nproc_per_node 4 -m spade_lib train --preset official   # several GPUs
     python -m spade_lib sample --checkpoint runs/classroom --dataset 4 --variants 3 --style sunset
 
-Every field of ``spade_lib.training.TrainConfig`` is an option of ``train`` (``--batch-size 4``, ``--no-amp``).
+Every field of ``spade_lib.models.TrainConfig`` is an option of ``train`` (``--batch-size 4``, ``--no-amp``).
 """
 import argparse
 import dataclasses
@@ -18,11 +18,10 @@ import torch
 
 from . import checkpoints, metrics, modes
 from .checkpoints import CheckpointError
-from .data import NUM_CLASSES, STYLE_NAMES, Landscapes, render_labels
-from .generator import make_segmap
-from .labels import read_label_png, resize_labels
-from .pretrained import CLASSROOM_DIR, load_any
-from .training import PRESETS, NonFiniteLossError, Trainer, TrainConfig, generate, run_dir, save_grid
+from .labels import make_segmap, read_label_png, resize_labels
+from .landscapes import NUM_CLASSES, STYLE_NAMES, Landscapes, render_labels
+from .models import CLASSROOM_DIR, PRESETS, TrainConfig, generate, load_model, run_dir, save_grid
+from .training import NonFiniteLossError, Trainer
 from .viz import read_image
 
 SAMPLE_ROWS_PER_GRID = 8
@@ -39,7 +38,7 @@ def default_preset() -> str:
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
     """One option per TrainConfig field, with its help text and the values of the presets."""
-    group = parser.add_argument_group("training settings (fields of spade_lib.training.TrainConfig; they "
+    group = parser.add_argument_group("training settings (fields of spade_lib.models.TrainConfig; they "
                                       "override the preset)")
     for f in dataclasses.fields(TrainConfig):
         values = {name: getattr(preset, f.name) for name, preset in PRESETS.items()}
@@ -111,7 +110,7 @@ def style_images(args, config: TrainConfig, labels, real):
 def run_sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         path = Path(args.checkpoint)
-        generator, encoder, config = load_any(path, ema=args.ema)
+        generator, encoder, config = load_model(path, ema=args.ema)
         labels, instances, real = load_label_maps(args, config)
     except (CheckpointError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -141,7 +140,7 @@ def run_sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
 def run_evaluate(args: argparse.Namespace) -> int:
     try:
-        generator, encoder, config = load_any(args.checkpoint, device=args.device or modes.device())
+        generator, encoder, config = load_model(args.checkpoint, device=args.device or modes.device())
         segmenter = metrics.load_segmenter(args.segmenter)
     except (CheckpointError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)

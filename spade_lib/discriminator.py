@@ -11,8 +11,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .generator import Segmap, add_spectral_norm, check_segmap, init_weights
-from .labels import LabelMap
+from .labels import LabelMap, Segmap, check_segmap, is_one_hot
+from .layers import add_spectral_norm, init_weights
 
 
 def kernel_taps(labels: torch.Tensor, kernel_size: Tuple[int, int], stride: Tuple[int, int],
@@ -47,6 +47,7 @@ def one_hot_conv2d(labels: torch.Tensor, weight: torch.Tensor, stride: Tuple[int
     rows = torch.stack(taps, -1) + offsets  # (N, Ho, Wo, kh*kw)
     table = F.pad(weight, (0, 0, 0, 0, 0, 1))  # (O, C + 1, kh, kw), class C all zero
     table = table.permute(2, 3, 1, 0).reshape(kh * kw * (num_classes + 1), out_channels)  # (kh*kw*(C+1), O)
+    # out[:, y, x] = sum over taps (i, j) of W[:, label(s y + i - p, s x + j - p), i, j]
     out = F.embedding_bag(rows.reshape(-1, kh * kw), table, mode="sum")  # (N*Ho*Wo, O)
     return out.view(n, ho, wo, out_channels).permute(0, 3, 1, 2)  # (N, O, Ho, Wo), channels-last in memory
 
@@ -98,15 +99,15 @@ class PatchDiscriminator(nn.Module):
 
 
 class MultiscaleDiscriminator(nn.Module):
-    """``num_D`` PatchGANs; discriminator k sees the input downsampled k times (official
+    """``num_d`` PatchGANs; discriminator k sees the input downsampled k times (official
     ``MultiscaleDiscriminator``), so the coarse one judges global layout and the fine one details. Lesson 05.
 
     The input is concat(segmap channels, image): ``input_channels`` = label channels + 3."""
 
-    def __init__(self, input_channels: int, num_D: int = 2, n_layers: int = 4, ndf: int = 64):
+    def __init__(self, input_channels: int, num_d: int = 2, n_layers: int = 4, ndf: int = 64):
         super().__init__()
         self.input_channels = input_channels
-        self.discriminators = nn.ModuleList(PatchDiscriminator(input_channels, n_layers, ndf) for _ in range(num_D))
+        self.discriminators = nn.ModuleList(PatchDiscriminator(input_channels, n_layers, ndf) for _ in range(num_d))
         init_weights(self)
 
     @staticmethod
@@ -130,7 +131,7 @@ class MultiscaleDiscriminator(nn.Module):
         if n != image.shape[0]:
             raise ValueError(f"the label map holds {n} maps but the image batch {image.shape[0]} images")
 
-        if isinstance(segmap, torch.Tensor) and segmap.is_floating_point():  # the official, dense path
+        if is_one_hot(segmap):  # the official, dense path
             x = torch.cat([segmap.to(image.dtype), image], 1)  # (N, label_channels + 3, H, W)
             outputs = [self.discriminators[0](x)]
             x = self.downsample(x)  # (N, label_channels + 3, H/2, W/2)

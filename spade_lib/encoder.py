@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .generator import add_spectral_norm, init_weights
+from .layers import add_spectral_norm, init_weights
 
 
 class StyleEncoder(nn.Module):
@@ -62,4 +62,5 @@ def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     r"""A sample of N(mu, exp(logvar)) that gradients flow through (the reparameterization trick, lesson 07).
 
     .. math:: z = \mu + \epsilon \cdot e^{\frac{1}{2}\log\sigma^2},\quad \epsilon \sim \mathcal{N}(0, I)"""
+    # z = mu + eps * exp(log(sigma^2) / 2), eps ~ N(0, I)
     return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)

@@ -3,112 +3,19 @@
 Park et al., "Semantic Image Synthesis with Spatially-Adaptive Normalization", CVPR 2019, Sec. 3.2 and Appendix A
 (https://arxiv.org/abs/1903.07291); official code: NVlabs/SPADE, ``models/networks/generator.py`` and
 ``architecture.py``. Module names follow the official code, so official checkpoints load with
-``spade_lib.official.load_official``. This module also holds what the three networks share: the label-map input
-(``label_channels``, ``make_segmap``, ``check_segmap``) and the official init (``init_weights``).
+``spade_lib.official.load_official``. What the three networks share lives elsewhere: the label-map input
+(``label_channels``, ``make_segmap``, ``check_segmap``) in ``spade_lib.labels``, the official init
+(``init_weights``) and spectral norm in ``spade_lib.layers``.
 """
-from typing import Optional, Tuple
+from typing import Optional
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.utils import parametrizations, parametrize
 
-from .labels import LabelMap, check_labels, instance_edges
+from .labels import Segmap, check_segmap, dense_segmap  # Segmap: one-hot, ids or LabelMap
+from .layers import add_spectral_norm, init_weights
 from .norms import SPADE
-from .norms.spade import Segmap, is_one_hot, resized_label_map, resized_one_hot  # Segmap: one-hot, ids or LabelMap
-
-# ----------------------------------------------------------------------------------------------------------------
-# The label map fed to every network
-
-
-def label_channels(num_classes: int, contain_dontcare: bool = False, use_instance: bool = False) -> int:
-    """Channels of the segmap: one per class, + 1 for the "don't care" class, + 1 for the instance-edge map."""
-    return num_classes + int(contain_dontcare) + int(use_instance)
-
-
-def make_segmap(label: torch.Tensor, num_classes: int, instance: Optional[torch.Tensor] = None,
-                contain_dontcare: bool = False) -> LabelMap:
-    """(N, H, W) class ids (+ (N, H, W) instance ids) -> the networks' segmap, as the official data pipeline does.
-
-    The "don't care" label 255 becomes its own class, id ``num_classes``; instance ids become the edge channel."""
-    if contain_dontcare:
-        label = torch.where(label == 255, torch.full_like(label, num_classes), label)
-    edges = None if instance is None else instance_edges(instance)
-    return LabelMap(label, num_classes + int(contain_dontcare), edges)
-
-
-def dense_segmap(segmap: Segmap, label_channels: int, size: Tuple[int, int]) -> torch.Tensor:
-    """Any segmap form -> the official dense (N, label_channels, h, w) float map, resized (nearest) to ``size``."""
-    if is_one_hot(segmap):
-        return resized_one_hot(segmap, label_channels, size)
-    return resized_label_map(segmap, label_channels, size).one_hot()
-
-
-def check_segmap(segmap: Segmap, label_channels: int, device: torch.device,
-                 size: Optional[Tuple[int, int]] = None) -> Tuple[int, int, int]:
-    """Check a segmap against a model before any kernel runs; return its (N, H, W).
-
-    Raises errors that say what to do: wrong type, shape, device, channel count, size, or class id."""
-    if isinstance(segmap, LabelMap):
-        tensor, channels = segmap.labels, segmap.channels
-    elif isinstance(segmap, torch.Tensor) and segmap.is_floating_point():
-        if segmap.dim() != 4:
-            raise ValueError(f"a float segmap must be a one-hot map of shape (N, C, H, W), got {tuple(segmap.shape)}; "
-                             f"for class ids use a long (N, H, W) tensor or a spade_lib.labels.LabelMap")
-        tensor, channels = segmap, segmap.shape[1]
-    elif isinstance(segmap, torch.Tensor):
-        tensor, channels = segmap, label_channels  # class ids: checked below, once on the right device
-    else:
-        raise TypeError(f"segmap must be a tensor or a spade_lib.labels.LabelMap, got {type(segmap).__name__}")
-    if tensor.device != device:
-        raise ValueError(f"the label map is on {tensor.device} but the model is on {device}: "
-                         f"move the batch with .to({str(device)!r}) (a LabelMap has .to too)")
-    if channels != label_channels:
-        raise ValueError(
-            f"the label map has {channels} channels but the model expects {label_channels} "
-            f"(classes, + 1 for 'don't care', + 1 for instance edges). Build the model with "
-            f"label_channels={channels}, or build the map with spade_lib.generator.make_segmap")
-    if not isinstance(segmap, LabelMap) and not segmap.is_floating_point():
-        check_labels(segmap, label_channels)
-    n, h, w = tensor.shape[0], tensor.shape[-2], tensor.shape[-1]
-    if size is not None and (h, w) != tuple(size):
-        raise ValueError(f"the label map is {h}x{w} (HxW) but the model works at {size[0]}x{size[1]}: resize it "
-                         f"(spade_lib.labels.resize_labels, nearest) or build the model for {h}x{w}")
-    return n, h, w
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# The official initialization
-
-
-def init_weights(module: nn.Module, gain: float = 0.02) -> None:
-    """The official init (lesson 04): xavier_normal with gain 0.02 on every conv and linear weight, biases 0.
-
-    Small weights make SPADE's gamma and beta start near 0, so each SPADE starts as a plain normalization."""
-    for m in module.modules():
-        if not isinstance(m, (nn.Conv2d, nn.Linear)):
-            continue
-        if parametrize.is_parametrized(m, "weight"):
-            # spectral norm: init the raw weight W, then register the norm again so that its power iteration
-            # (which estimates sigma(W) once, at registration) starts from this W rather than the old one
-            nn.init.xavier_normal_(m.parametrizations.weight.original, gain)
-            parametrize.remove_parametrizations(m, "weight", leave_parametrized=False)
-            add_spectral_norm(m)
-        else:
-            nn.init.xavier_normal_(m.weight, gain)
-        if m.bias is not None:
-            nn.init.zeros_(m.bias)
-
-
-def add_spectral_norm(module: nn.Module) -> nn.Module:
-    r"""Spectral normalization (Miyato et al. 2018), as in the official code (lesson 05).
-
-    .. math:: W_{SN} = W / \sigma(W),\quad \sigma(W) \approx u^\top W v
-
-    with ``u, v`` refined by one power iteration per training step. Stored as ``parametrizations.weight.original``
-    (the official ``weight_orig``) and buffers ``_u``, ``_v`` (``weight_u``, ``weight_v``)."""
-    return parametrizations.spectral_norm(module, n_power_iterations=1)
-
 
 # ----------------------------------------------------------------------------------------------------------------
 # The generator
@@ -145,6 +52,7 @@ class SPADEResBlock(nn.Module):
         x_s = self.conv_s(self.norm_s(x, segmap)) if self.learned_shortcut else x  # (N, fout, h, w)
         dx = self.conv_0(F.leaky_relu(self.norm_0(x, segmap), 0.2))  # (N, fmiddle, h, w)
         dx = self.conv_1(F.leaky_relu(self.norm_1(dx, segmap), 0.2))  # (N, fout, h, w)
+        # out = s(x) + conv_1(lrelu(SPADE_1(conv_0(lrelu(SPADE_0(x, m))), m)))
         return x_s + dx
 
 

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from .checkpoints import CheckpointError
-from .metrics import batched
+from .layers import batched
 
 WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"  # pytorch-fid's name; torch-fidelity's: weights-inception-...
 WEIGHTS_URL = ("https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/"

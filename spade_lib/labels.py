@@ -10,7 +10,7 @@ import copy
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -190,3 +190,92 @@ def label_png_bytes(labels, palette) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+# -----------------------------------------------------------------------------------------------------------------
+# The segmap fed to every network: a float one-hot map, a long map of class ids, or a LabelMap
+
+Segmap = Union[torch.Tensor, LabelMap]
+
+
+def label_channels(num_classes: int, contain_dontcare: bool = False, use_instance: bool = False) -> int:
+    """Channels of the segmap: one per class, + 1 for the "don't care" class, + 1 for the instance-edge map."""
+    return num_classes + int(contain_dontcare) + int(use_instance)
+
+
+def make_segmap(label: torch.Tensor, num_classes: int, instance: Optional[torch.Tensor] = None,
+                contain_dontcare: bool = False) -> LabelMap:
+    """(N, H, W) class ids (+ (N, H, W) instance ids) -> the networks' segmap, as the official data pipeline does.
+
+    The "don't care" label 255 becomes its own class, id ``num_classes``; instance ids become the edge channel."""
+    if contain_dontcare:
+        label = torch.where(label == 255, torch.full_like(label, num_classes), label)
+    edges = None if instance is None else instance_edges(instance)
+    return LabelMap(label, num_classes + int(contain_dontcare), edges)
+
+
+def dense_segmap(segmap: Segmap, label_channels: int, size: Tuple[int, int]) -> torch.Tensor:
+    """Any segmap form -> the official dense (N, label_channels, h, w) float map, resized (nearest) to ``size``."""
+    if is_one_hot(segmap):
+        return resized_one_hot(segmap, label_channels, size)
+    return resized_label_map(segmap, label_channels, size).one_hot()
+
+
+def check_segmap(segmap: Segmap, label_channels: int, device: torch.device,
+                 size: Optional[Tuple[int, int]] = None) -> Tuple[int, int, int]:
+    """Check a segmap against a model before any kernel runs; return its (N, H, W).
+
+    Raises errors that say what to do: wrong type, shape, device, channel count, size, or class id."""
+    if isinstance(segmap, LabelMap):
+        tensor, channels = segmap.labels, segmap.channels
+    elif isinstance(segmap, torch.Tensor) and segmap.is_floating_point():
+        if segmap.dim() != 4:
+            raise ValueError(f"a float segmap must be a one-hot map of shape (N, C, H, W), got {tuple(segmap.shape)}; "
+                             f"for class ids use a long (N, H, W) tensor or a spade_lib.labels.LabelMap")
+        tensor, channels = segmap, segmap.shape[1]
+    elif isinstance(segmap, torch.Tensor):
+        tensor, channels = segmap, label_channels  # class ids: checked below, once on the right device
+    else:
+        raise TypeError(f"segmap must be a tensor or a spade_lib.labels.LabelMap, got {type(segmap).__name__}")
+    if tensor.device != device:
+        raise ValueError(f"the label map is on {tensor.device} but the model is on {device}: "
+                         f"move the batch with .to({str(device)!r}) (a LabelMap has .to too)")
+    if channels != label_channels:
+        raise ValueError(
+            f"the label map has {channels} channels but the model expects {label_channels} "
+            f"(classes, + 1 for 'don't care', + 1 for instance edges). Build the model with "
+            f"label_channels={channels}, or build the map with spade_lib.labels.make_segmap")
+    if not isinstance(segmap, LabelMap) and not segmap.is_floating_point():
+        check_labels(segmap, label_channels)
+    n, h, w = tensor.shape[0], tensor.shape[-2], tensor.shape[-1]
+    if size is not None and (h, w) != tuple(size):
+        raise ValueError(f"the label map is {h}x{w} (HxW) but the model works at {size[0]}x{size[1]}: resize it "
+                         f"(spade_lib.labels.resize_labels, nearest) or build the model for {h}x{w}")
+    return n, h, w
+
+
+def is_one_hot(segmap: Segmap) -> bool:
+    return isinstance(segmap, torch.Tensor) and segmap.is_floating_point()
+
+
+def resized_one_hot(segmap: torch.Tensor, label_channels: int, size) -> torch.Tensor:
+    """Check a float (N, label_channels, H, W) one-hot map and resize it (nearest) to ``size``."""
+    if segmap.dim() != 4:
+        raise ValueError(f"a float segmap must be a one-hot map of shape (N, {label_channels}, H, W), got "
+                         f"{tuple(segmap.shape)}; if it holds class ids, pass segmap.long() instead")
+    if segmap.shape[1] != label_channels:
+        raise ValueError(f"the one-hot segmap has {segmap.shape[1]} channels but the layer was built for "
+                         f"label_channels={label_channels} (classes + extra channels such as instance edges)")
+    return F.interpolate(segmap, size=tuple(size), mode="nearest")  # (N, label_channels, h, w)
+
+
+def resized_label_map(segmap: Segmap, label_channels: int, size) -> LabelMap:
+    """Class ids (N, H, W) or a LabelMap, checked against ``label_channels`` and resized to ``size``."""
+    if isinstance(segmap, LabelMap):
+        if segmap.channels != label_channels:
+            edges = " + 1 edge channel" if segmap.edges is not None else ""
+            raise ValueError(f"the LabelMap has {segmap.num_classes} classes{edges} = {segmap.channels} channels, "
+                             f"but the layer was built for label_channels={label_channels}")
+    else:
+        segmap = LabelMap(segmap, label_channels)  # checks dtype, shape and the id range
+    return segmap if segmap.size == tuple(size) else segmap.resize(size)

@@ -37,9 +37,12 @@ def hinge(pred: torch.Tensor, target_is_real: bool, for_discriminator: bool) -> 
     written as the official code does: real ``-mean(min(x - 1, 0))``, fake ``-mean(min(-x - 1, 0))``.
     """
     if not for_discriminator:
+        # L_G = -E[D(G(s))]
         return -pred.mean()
     if target_is_real:
+        # L_D, real: E[max(0, 1 - D(x))]
         return -torch.clamp(pred - 1, max=0).mean()
+    # L_D, fake: E[max(0, 1 + D(G(s)))]
     return -torch.clamp(-pred - 1, max=0).mean()
 
 
@@ -49,6 +52,7 @@ def bce(pred: torch.Tensor, target_is_real: bool, for_discriminator: bool) -> to
     .. math:: \mathcal{L} = -\mathbb{E}[t \log \sigma(x) + (1 - t) \log(1 - \sigma(x))],\quad t = 1 \text{ (real) or } 0
     """
     target = torch.full_like(pred, 1.0 if target_is_real else 0.0)
+    # L = -E[t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))]
     return F.binary_cross_entropy_with_logits(pred, target)
 
 
@@ -57,6 +61,7 @@ def least_squares(pred: torch.Tensor, target_is_real: bool, for_discriminator: b
 
     .. math:: \mathcal{L} = \mathbb{E}[(x - t)^2],\quad t = 1 \text{ (real) or } 0
     """
+    # L = E[(x - t)^2], t = 1 (real) or 0
     return F.mse_loss(pred, torch.full_like(pred, 1.0 if target_is_real else 0.0))
 
 
@@ -65,6 +70,7 @@ def wasserstein(pred: torch.Tensor, target_is_real: bool, for_discriminator: boo
 
     .. math:: \mathcal{L} = -\mathbb{E}[x] \text{ (real)},\qquad \mathcal{L} = \mathbb{E}[x] \text{ (fake)}
     """
+    # L = -E[x] (real), E[x] (fake)
     return -pred.mean() if target_is_real else pred.mean()
 
 
@@ -102,6 +108,7 @@ def gan_loss(outputs: DOutputs, target_is_real: bool, for_discriminator: bool,
         raise ValueError("the generator's GAN loss aims for 'real': call it with target_is_real=True")
     _check_outputs(outputs)
     loss = GAN_LOSSES[kind]
+    # L = 1/N_D sum_k loss(D_k's prediction)
     return torch.stack([loss(scale[-1], target_is_real, for_discriminator) for scale in outputs]).mean()
 
 
@@ -145,6 +152,7 @@ def feature_matching_loss(fake_outputs: DOutputs, real_outputs: DOutputs, weight
             if fake.shape != real.shape:
                 raise ValueError(f"scale {k}, layer {i}: fake features {tuple(fake.shape)} and real features "
                                  f"{tuple(real.shape)} differ in shape")
+            # L_FM = lambda_FM / N_D sum_k sum_i ||D_k^(i)(fake) - D_k^(i)(real)||_1
             loss = loss + F.l1_loss(fake, real.detach()) * weight / num_d
     return loss
 
@@ -161,6 +169,7 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """
     if mu.shape != logvar.shape:
         raise ValueError(f"mu {tuple(mu.shape)} and logvar {tuple(logvar.shape)} must have the same shape")
+    # L_KL = -1/2 sum(1 + log sigma^2 - mu^2 - sigma^2)
     return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
 
 
@@ -281,6 +290,7 @@ class VGGLoss(nn.Module):
         with torch.no_grad():
             real_features = self.vgg(real)
         fake_features = self.vgg(fake)
+        # L_VGG = sum_l w_l ||phi_l(fake) - phi_l(real)||_1, w = (1/32, 1/16, 1/8, 1/4, 1)
         return sum(w * F.l1_loss(f, r) for w, f, r in zip(self.layer_weights, fake_features, real_features))
 
 

@@ -15,8 +15,10 @@ number means little:
   the same label map rendered in every Landscapes style.
 
     >>> segmenter = load_segmenter()                          # data/segmenter/, trained by train_segmenter()
-    >>> report = evaluate(generator, encoder, config, segmenter)
-    >>> print(format_report(report))
+    >>> sets = EvaluationSets.make(size=64, count=2000, test_count=1000)
+    >>> ceilings = real_ceilings(segmenter, sets)              # the same measures on real images
+    >>> report = evaluate(generator, encoder, segmenter, sets, ceilings)
+    >>> print(format_report(report, ceilings))
 """
 import itertools
 import json
@@ -29,11 +31,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import NUM_CLASSES, STYLE_NAMES, Landscapes
-from .generator import make_segmap
+from .labels import make_segmap
+from .landscapes import NUM_CLASSES, STYLE_NAMES, Landscapes
+from .layers import batched
+from .models import DATA_DIR, generate, read_weights, write_weights
 from .modes import progress
-from .pretrained import DATA_DIR, read_weights, write_weights
-from .training import generate
 
 SEGMENTER_PATH = DATA_DIR / "segmenter" / "segmenter.safetensors"
 VALIDATION_SEED = 1  # the generators train on Landscapes seed 0; every evaluation image comes from seed 1
@@ -118,11 +120,6 @@ def load_segmenter(path=SEGMENTER_PATH) -> Segmenter:
 
 # -----------------------------------------------------------------------------------------------------------------
 # Label alignment
-
-
-def batched(tensor: torch.Tensor, batch_size: int = 100):
-    """Consecutive slices of at most ``batch_size`` along the first dimension."""
-    return (tensor[i:i + batch_size] for i in range(0, len(tensor), batch_size))
 
 
 @torch.no_grad()

@@ -12,9 +12,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-MODES = ("quick", "default", "full")
-
-
 def mode() -> str:
     """The current mode: 'quick' if SPADE_QUICK is set to a true value, 'full' on CUDA, else 'default'."""
     if os.environ.get("SPADE_QUICK", "").strip().lower() not in ("", "0", "false", "no"):

@@ -14,7 +14,8 @@ import torch.nn as nn
 
 from .discriminator import MultiscaleDiscriminator
 from .encoder import StyleEncoder
-from .generator import SPADEGenerator, label_channels
+from .generator import SPADEGenerator
+from .labels import label_channels
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def load_official(module: nn.Module, state_dict: Union[Mapping[str, torch.Tensor
         raise ValueError(
             f"the checkpoint does not fit this {type(module).__name__}: "
             f"{len(missing)} keys missing ({_some(missing)}), {len(unexpected)} unexpected ({_some(unexpected)}). "
-            f"Is it a checkpoint of this network (G, D or E), with the same n_layers / num_D / upsampling mode / "
+            f"Is it a checkpoint of this network (G, D or E), with the same n_layers / num_d / upsampling mode / "
             f"input size?")
     for official, key in to_ours.items():
         if converted[key].shape != ours[key].shape:

@@ -11,11 +11,11 @@ Two parts, so that everything except the browser can be tested without one:
   points, class, radius) to the kernel, which paints it into its ``LabelCanvas``, runs the generator, and sends back
   the label map and the image (a PNG). The kernel's label map is the true one: the browser redraws from it.
 
-    >>> painter = Painter()                                   # the classroom model (spade_lib.pretrained)
+    >>> painter = Painter()                                   # the classroom model (spade_lib.models)
     >>> painter                                               # the last line of a cell shows the widget
     >>> painter.stroke([(10, 40), (50, 40)], TREE, radius=3)  # what the browser sends, typed by hand
     >>> painter.labels                                        # (H, W) uint8 class ids
-    >>> generator, encoder, _ = training.load_generator("../runs/classroom")
+    >>> generator, encoder, _ = models.load_model("../runs/classroom")
     >>> Painter(generator, encoder)                           # your own model from lesson 08
 
 Points are (x, y) pixels of the label map: x the column, y the row, (0, 0) the top-left pixel.
@@ -30,11 +30,9 @@ import torch
 import traitlets
 
 from .checkpoints import CheckpointError
-from .data import CLASS_NAMES, PALETTE, STYLE_NAMES, Landscapes, check_style
-from .generator import make_segmap
-from .labels import check_labels, label_png_bytes, read_label_png, resize_labels
-from .pretrained import ModelNotFoundError, load_classroom
-from .training import PRESETS, evaluating
+from .labels import check_labels, label_png_bytes, make_segmap, read_label_png, resize_labels
+from .landscapes import CLASS_NAMES, PALETTE, STYLE_NAMES, Landscapes, check_style
+from .models import PRESETS, ModelNotFoundError, evaluating, load_classroom
 from .viz import png_bytes, read_image
 
 ASSETS = Path(__file__).resolve().parent / "painter_assets"
@@ -59,6 +57,7 @@ def disc_offsets(radius: int) -> np.ndarray:
     so a disc of radius r is 2r + 1 pixels across: radius 0 is one pixel, 1 a 3x3 square, 2 a 5x5 without corners."""
     d = np.arange(-radius, radius + 1)
     dx, dy = np.meshgrid(d, d, indexing="xy")
+    # dx^2 + dy^2 <= (r + 1/2)^2  <=>  dx^2 + dy^2 <= r^2 + r for integers
     inside = dx * dx + dy * dy <= radius * radius + radius
     return np.stack([dx[inside], dy[inside]], 1)
 
@@ -251,7 +250,7 @@ class Painter(anywidget.AnyWidget):
 
     Args:
         generator, encoder: a ``SPADEGenerator`` and its ``StyleEncoder`` (or None). Both None: the course's
-            classroom model (``spade_lib.pretrained.load_classroom``); when it is missing, the widget says so.
+            classroom model (``spade_lib.models.load_classroom``); when it is missing, the widget says so.
         class_names: one name per class (default: Landscapes' ``CLASS_NAMES``); the generator's label channels
             must be their number, plus one when it reads instance edges.
         palette: (K, 3) uint8 colours to paint the classes in (default: Landscapes' ``PALETTE`` for its classes,

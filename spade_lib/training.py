@@ -1,8 +1,9 @@
 r"""Training SPADE with the official recipe (lesson 08).
 
 Park et al., "Semantic Image Synthesis with Spatially-Adaptive Normalization", CVPR 2019, Sec. 4 and Appendix A;
-official code NVlabs/SPADE (``trainers/pix2pix_trainer.py``, ``models/pix2pix_model.py``). Every number below
-is one of the facts in REFERENCE.md, "Losses and training". One training step does what the official trainer does:
+official code NVlabs/SPADE (``trainers/pix2pix_trainer.py``, ``models/pix2pix_model.py``, ``options/train_options.py``),
+whose defaults give every number below. The configuration, the networks and sampling are in ``spade_lib.models``.
+One training step does what the official trainer does:
 
 1. **generator step**: fake = G(segmap, z), with z drawn from the style encoder E(real) when training the VAE;
    D judges fake and real in *one* call; G (and E) minimise
@@ -13,187 +14,47 @@ is one of the facts in REFERENCE.md, "Losses and training". One training step do
    and real, again in one call.
 
 Around the step: Adam with TTUR, linear learning-rate decay at the end, an optional EMA of the generator, mixed
-precision on CUDA, DistributedDataParallel under ``torchrun``, a NaN guard, progress bar, loss history, sample
-grids, and checkpoints (``spade_lib.checkpoints``) that make a resumed run identical to an uninterrupted one.
+precision on CUDA, DistributedDataParallel under ``torchrun`` (``spade_lib.distributed``), a NaN guard, progress
+bar, loss history, sample grids, and checkpoints (``spade_lib.checkpoints``) that make a resumed run identical to
+an uninterrupted one.
 
-    >>> trainer = Trainer(PRESETS["classroom"])
+    >>> trainer = Trainer(spade_lib.models.PRESETS["classroom"])
     >>> history = trainer.fit()
     >>> plot_history(history)
 """
 import contextlib
 import copy
-import dataclasses
 import functools
-import inspect
-import io
-import os
 import signal
 import threading
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 import torch
 import torch.distributed as dist
-from PIL import Image
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Sampler
 
 from . import checkpoints, modes
-from .data import NUM_CLASSES, Landscapes
-from .discriminator import MultiscaleDiscriminator
-from .encoder import StyleEncoder, reparameterize
-from .generator import SPADEGenerator, label_channels, make_segmap
-from .labels import LabelMap
-from .losses import (GAN_LOSSES, LossWeights, VGGLoss, discriminator_loss_terms, generator_loss_terms,
-                     split_fake_real)
-from .viz import image_grid
+from .distributed import frozen, init_distributed, kl_of_the_global_batch, no_buffer_sync
+from .encoder import reparameterize
+from .labels import LabelMap, make_segmap
+from .landscapes import NUM_CLASSES, Landscapes
+from .losses import LossWeights, VGGLoss, discriminator_loss_terms, generator_loss_terms, split_fake_real
+from .models import (BOOKKEEPING_FIELDS, TrainConfig, build_discriminator, build_encoder, build_generator,
+                     generate, load_weights, network_weights, run_dir, save_grid)
 
 
 # -----------------------------------------------------------------------------------------------------------------
-# The configuration: one plain dataclass, no global options object
-
-
-def option(default, help: str, choices: Optional[tuple] = None, minimum=None, maximum=None):
-    """A ``TrainConfig`` field with the help text that ``python -m spade_lib train --help`` shows."""
-    return field(default=default, metadata={"help": help, "choices": choices, "minimum": minimum,
-                                            "maximum": maximum})
-
-
-@dataclass
-class TrainConfig:
-    """Everything a training run depends on. The defaults are the official recipe at the paper's 256x256 and
-    batch 32, on Landscapes; ``PRESETS`` holds the course's smaller settings. The networks are built from it."""
-
-    # data
-    size: int = option(256, "image size in pixels (square)", minimum=8)
-    dataset_size: int = option(10_000, "number of Landscapes samples (each fixed by its index)", minimum=1)
-    instance_edges: bool = option(True, "feed the instance-edge map as one more label channel (official: yes)")
-    # networks
-    ngf: int = option(64, "generator width nf (official 64): its blocks have 16nf down to nf channels", minimum=1)
-    ndf: int = option(64, "discriminator width (official 64)", minimum=1)
-    num_d: int = option(2, "discriminator scales (official 2)", minimum=1)
-    n_layers_d: int = option(4, "layers of each PatchGAN discriminator (official 4)", minimum=1)
-    norm: str = option("batch", "SPADE's parameter-free normalization (official batch; synchronized over GPUs)",
-                       choices=("batch", "instance"))
-    spade_hidden: int = option(128, "hidden width of SPADE's convolutions (official 128)", minimum=1)
-    upsampling: str = option("normal", "generator upsamplings: normal 5, more 6, most 7 (official normal)",
-                             choices=("normal", "more", "most"))
-    use_vae: bool = option(False, "train the style encoder (VAE, KL loss) for many images per label map and "
-                                  "style from a reference image (official --use_vae)")
-    z_dim: int = option(256, "size of the style vector z (official 256)", minimum=1)
-    # losses (spade_lib.losses)
-    gan_loss: str = option("hinge", "GAN loss (official hinge)", choices=tuple(GAN_LOSSES))
-    lambda_feat: float = option(10.0, "weight of feature matching (paper 10; 0 turns it off)", minimum=0)
-    lambda_vgg: float = option(10.0, "weight of the VGG19 perceptual loss (paper 10)", minimum=0)
-    lambda_kl: float = option(0.05, "weight of the KL loss of the style encoder (paper 0.05)", minimum=0)
-    perceptual: bool = option(True, "use the VGG19 perceptual loss; turned off, with a warning, when its "
-                                    "weights are not on disk (see spade_lib.losses.download_vgg19)")
-    vgg_weights: str = option("", "path of VGG19 weights (.pth or .safetensors); empty: torchvision's cache")
-    # optimization
-    steps: int = option(62_500, "training steps (default: 200 epochs of 10 000 images at batch 32)", minimum=1)
-    batch_size: int = option(32, "images per step, over all processes (paper 32)", minimum=1)
-    lr: float = option(2e-4, "base learning rate (official 0.0002); with TTUR, G uses lr/2 and D 2*lr", minimum=0)
-    ttur: bool = option(True, "two time-scale update rule (official): G lr/2, D 2*lr, Adam betas (0, 0.9); "
-                              "without it both use lr and betas (0.5, 0.999)")
-    decay_fraction: float = option(0.5, "the learning rates decay linearly to 0 over this last fraction of "
-                                        "the steps (paper: the last 100 of 200 epochs)", minimum=0, maximum=1)
-    ema: bool = option(False, "keep an exponential moving average of the generator's weights for sampling")
-    ema_decay: float = option(0.999, "decay of the generator EMA (after a warm-up, see ema_decay())", minimum=0,
-                              maximum=1)
-    amp: bool = option(True, "mixed precision (float16) on CUDA; ignored on CPU")
-    channels_last: bool = option(True, "channels-last memory format on CUDA (faster convolutions); ignored on CPU")
-    seed: int = option(0, "random seed: the same seed gives the same weights on CPU")
-    workers: int = option(2, "data-loading worker processes (0: load in the training process)", minimum=0)
-    threads: int = option(0, "CPU threads of torch (0: torch's default, one per core); on a busy or shared CPU, 1 "
-                             "can be several times faster", minimum=0)
-    device: str = option("auto", "'auto' (CUDA when present, see spade_lib.modes), 'cpu', 'cuda' or 'cuda:1'")
-    # bookkeeping: these may change when resuming (BOOKKEEPING_FIELDS)
-    name: str = option("official", "run name; the default output folder is runs/<name> (on Colab: on Drive)")
-    out: str = option("", "output folder for checkpoints and samples (empty: the default for the run name)")
-    save_every: int = option(1000, "save a checkpoint every this many steps", minimum=1)
-    sample_every: int = option(500, "save a sample grid (label | real | generated) every this many steps",
-                               minimum=1)
-    log_every: int = option(10, "add the mean losses to the history every this many steps", minimum=1)
-    keep_checkpoints: int = option(2, "how many of the newest checkpoints to keep (0: all)", minimum=0)
-    progress: bool = option(True, "show a progress bar")
-
-    def __post_init__(self):
-        for f in dataclasses.fields(self):
-            value, meta = getattr(self, f.name), f.metadata
-            if meta["choices"] is not None and value not in meta["choices"]:
-                raise ValueError(f"{f.name} must be one of {', '.join(meta['choices'])}; got {value!r}")
-            if meta["minimum"] is not None and value < meta["minimum"]:
-                raise ValueError(f"{f.name} must be at least {meta['minimum']}; got {value!r}")
-            if meta["maximum"] is not None and value > meta["maximum"]:
-                raise ValueError(f"{f.name} must be at most {meta['maximum']}; got {value!r}")
-
-
-BOOKKEEPING_FIELDS = ("name", "out", "save_every", "sample_every", "log_every", "keep_checkpoints", "progress",
-                      "workers", "threads", "device")  # a resumed run may change them: they are not the model's
-
-PRESETS = {
-    # the official recipe (REFERENCE.md) on Landscapes at 256x256: a multi-GPU job
-    "official": TrainConfig(),
-    # 2 CPU cores, an hour or two: 64x64 with the style encoder; SPADE's hidden width 32 instead of 128 (12 classes
-    # need no more, and it halves the time); no VGG (a 548 MB download, and slow on a CPU). One thread: measured
-    # 8-18 images/s on 2 shared cores, where two threads gave 2-11.
-    "classroom": TrainConfig(
-        name="classroom", size=64, ngf=16, ndf=32, spade_hidden=32, batch_size=8, use_vae=True, perceptual=False,
-        ema=True, steps=6000, dataset_size=4000, workers=0, threads=1, save_every=250, sample_every=250),
-    # a Colab T4 in a class period (about 30 minutes, estimated, see the lesson-08 notes): 128x128, mixed
-    # precision; the perceptual loss when its weights were downloaded (spade_lib.losses.download_vgg19)
-    "colab": TrainConfig(
-        name="colab", size=128, ngf=32, ndf=64, batch_size=16, use_vae=True, ema=True, steps=3000,
-        dataset_size=10_000, workers=2, save_every=250, sample_every=250),
-}
-
-
-def config_from_dict(values: dict, where: str = "the given values") -> TrainConfig:
-    """A TrainConfig from ``asdict(config)``, e.g. a checkpoint's; unknown fields raise a clear error."""
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ValueError(f"{where} has config fields this spade_lib does not know: {', '.join(unknown)}")
-    return TrainConfig(**values)
-
-
-def run_dir(config: TrainConfig) -> Path:
-    """The run's output folder: ``config.out``, else ``checkpoints.default_run_dir(config.name)``."""
-    return Path(config.out) if config.out else checkpoints.default_run_dir(config.name)
-
-
-# -----------------------------------------------------------------------------------------------------------------
-# Building the networks, optimizers and learning-rate schedule from the config
-
-
-def segmap_channels(config: TrainConfig) -> int:
-    """Label channels of the networks: one per Landscapes class, + 1 for instance edges."""
-    return label_channels(NUM_CLASSES, use_instance=config.instance_edges)
-
-
-def build_generator(config: TrainConfig) -> SPADEGenerator:
-    return SPADEGenerator(segmap_channels(config), width=config.size, upsampling=config.upsampling, ngf=config.ngf,
-                          use_vae=config.use_vae, z_dim=config.z_dim, spade_hidden=config.spade_hidden,
-                          norm=config.norm)
-
-
-def build_discriminator(config: TrainConfig) -> MultiscaleDiscriminator:
-    # D sees concat(segmap, image): label channels + 3
-    return MultiscaleDiscriminator(segmap_channels(config) + 3, num_D=config.num_d, n_layers=config.n_layers_d,
-                                   ndf=config.ndf)
-
-
-def build_encoder(config: TrainConfig) -> Optional[StyleEncoder]:
-    # the official ConvEncoder's width is ngf; it sees the training images at their size (official: resized to 256)
-    return StyleEncoder(input_size=config.size, ndf=config.ngf, z_dim=config.z_dim) if config.use_vae else None
+# Optimizers, learning-rate schedule and the EMA, from the config
 
 
 def learning_rates(config: TrainConfig) -> tuple[float, float, tuple[float, float]]:
-    """(lr_G, lr_D, Adam betas) of the official recipe (REFERENCE.md, "Losses and training").
+    """(lr_G, lr_D, Adam betas) of the official recipe (paper Sec. 4; NVlabs/SPADE ``options/train_options.py``).
 
     TTUR (Heusel et al. 2017, the official default): G at lr/2 = 1e-4, D at 2 lr = 4e-4, betas (0, 0.9) (the
     paper's 0.999 is a typo, confirmed by the authors). Without TTUR both use lr = 2e-4 and betas (0.5, 0.999)."""
@@ -223,6 +84,7 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
 
     Buffers (batch-norm statistics, spectral-norm vectors) are copied: averaging unit vectors would not give one."""
     for averaged, current in zip(ema.parameters(), model.parameters()):
+        # theta_EMA <- d theta_EMA + (1 - d) theta
         averaged.lerp_(current, 1 - decay)
     for averaged, current in zip(ema.buffers(), model.buffers()):
         averaged.copy_(current)
@@ -269,50 +131,6 @@ def doubled(segmap: LabelMap) -> LabelMap:
     """The segmap of ``torch.cat([fake, real])``: every map twice."""
     edges = None if segmap.edges is None else segmap.edges.repeat(2, 1, 1)
     return LabelMap(segmap.labels.repeat(2, 1, 1), segmap.num_classes, edges)
-
-
-# -----------------------------------------------------------------------------------------------------------------
-# Several GPUs: torchrun + DistributedDataParallel
-
-
-def init_distributed(device_option: str) -> tuple[int, int, torch.device]:
-    """(rank, world_size, device). Under ``torchrun`` (which sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and
-    MASTER_PORT) join the process group, NCCL between GPUs and gloo on CPU, one GPU per process; else one process."""
-    device = modes.device() if device_option == "auto" else torch.device(device_option)
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size == 1:
-        return 0, 1, device
-    if device.type == "cuda":
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        torch.cuda.set_device(device)
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return dist.get_rank(), dist.get_world_size(), device
-
-
-def no_buffer_sync() -> dict:
-    """DDP's option not to copy process 0's buffers to the others before every forward (D runs twice a step).
-
-    There is nothing to copy: the buffers are spectral-norm vectors, which every process updates identically from
-    its identical weights, and batch-norm running statistics, used only in eval mode (synchronized on GPUs by
-    SyncBatchNorm; on CPU process 0's are saved). torch 2.14 renamed ``broadcast_buffers`` to
-    ``forward_sync_buffers``."""
-    options = inspect.signature(DistributedDataParallel).parameters
-    return {"forward_sync_buffers": False} if "forward_sync_buffers" in options else {"broadcast_buffers": False}
-
-
-@contextlib.contextmanager
-def frozen(model: torch.nn.Module):
-    """Use ``model`` as a fixed function: no gradients for its weights and, under DDP, no gradient exchange.
-
-    The generator step runs D this way; the official code lets D's gradients accumulate there and zeroes them
-    before D's own step, which gives the same weights for more work."""
-    model.requires_grad_(False)
-    try:
-        with model.no_sync() if isinstance(model, DistributedDataParallel) else contextlib.nullcontext():
-            yield
-    finally:
-        model.requires_grad_(True)
 
 
 # -----------------------------------------------------------------------------------------------------------------
@@ -425,8 +243,7 @@ class Trainer:
             fake, mu, logvar = self.generate(segmap, real)
             d_fake, d_real = self.discriminate(segmap, fake, real)
             terms = generator_loss_terms(d_fake, d_real, fake, real, mu, logvar, self.vgg, self.loss_weights)
-        if "kl" in terms:  # KL is a sum over the batch; DDP averages gradients over processes: undo that
-            terms["kl"] = terms["kl"] * self.world_size
+        terms = kl_of_the_global_batch(terms, self.world_size)
         return self.optimize("generator", {f"g_{name}": term for name, term in terms.items()})
 
     def discriminator_step(self, segmap: LabelMap, real: torch.Tensor) -> dict[str, float]:
@@ -442,6 +259,7 @@ class Trainer:
         values = self.finite_values(terms)
         optimizer, scaler = self.optimizers[name], self.scalers[name]
         optimizer.zero_grad(set_to_none=True)
+        # L_G = L_GAN + 10 L_FM + 10 L_VGG + 0.05 L_KL (or L_D = its hinge terms): the terms come weighted
         scaler.scale(sum(terms.values())).backward()
         scaler.step(optimizer)
         scaler.update()
@@ -614,7 +432,7 @@ class Trainer:
             checkpoints.check_same({"perceptual loss in use": state["perceptual_loss"]},
                                    {"perceptual loss in use": self.vgg is not None}, path, what="loss")
         for name, net in self.networks().items():
-            load_weights(net, tensors, name, path)
+            load_weights(net, network_weights(tensors, name), f"checkpoint {path}: the {name} weights")
         for name, optimizer in self.optimizers.items():
             optimizer.load_state_dict(checkpoints.join_state_dict(tensors, state["optimizers"][name],
                                                                   f"optimizer/{name}"))
@@ -651,74 +469,6 @@ class Trainer:
         fake = generate(generator, self.encoder, segmap, style_images=real)
         path = run_dir(self.config) / "samples" / f"step_{self.step:07d}.png"
         return save_grid(path, batch["label"], [real, fake])
-
-
-# -----------------------------------------------------------------------------------------------------------------
-# Sampling: images from label maps, with a style
-
-
-@contextlib.contextmanager
-def evaluating(*modules: Optional[torch.nn.Module]):
-    """Eval mode (batch-norm running statistics, no spectral-norm update) inside, the previous modes after."""
-    modules = [m for m in modules if m is not None]
-    was_training = [m.training for m in modules]
-    for m in modules:
-        m.eval()
-    try:
-        yield
-    finally:
-        for m, training in zip(modules, was_training):
-            m.train(training)
-
-
-@torch.no_grad()
-def generate(generator: SPADEGenerator, encoder: Optional[StyleEncoder], segmap, style_images=None,
-             sample_style: bool = False) -> torch.Tensor:
-    """Images (N, 3, H, W) in [-1, 1] for ``segmap``, in eval mode.
-
-    With the VAE: the style of ``style_images`` (N, 3, H, W) through the encoder, z = mu (the most likely style)
-    or, with ``sample_style``, z drawn from N(mu, sigma^2); without style images, z drawn from N(0, I)."""
-    with evaluating(generator, encoder):
-        if not generator.use_vae or style_images is None:
-            return generator(segmap)  # with the VAE: z ~ N(0, I), drawn by the generator
-        mu, logvar = encoder(style_images.to(next(encoder.parameters()).device))
-        return generator(segmap, reparameterize(mu, logvar) if sample_style else mu)
-
-
-def load_generator(path, ema: bool = True, device="cpu"):
-    """(generator, encoder or None, config) of a checkpoint, in eval mode, for sampling.
-
-    ``ema``: the averaged generator when the checkpoint has one. ``path``: a checkpoint or a folder (newest)."""
-    path = checkpoints.resolve(path)
-    tensors, state = checkpoints.load_checkpoint(path)
-    config = config_from_dict(state["config"], where=str(path))
-    generator, encoder = build_generator(config), build_encoder(config)
-    use_ema = ema and any(key.startswith("generator_ema/") for key in tensors)
-    load_weights(generator, tensors, "generator_ema" if use_ema else "generator", path)
-    if encoder is not None:
-        load_weights(encoder, tensors, "encoder", path)
-        encoder.to(device).eval()
-    return generator.to(device).eval(), encoder, config
-
-
-def save_grid(path, labels: torch.Tensor, columns: list[torch.Tensor]) -> Path:
-    """Save a PNG grid (``spade_lib.viz.image_grid``): one row per label map, the colorized map first, then one
-    image of every column. ``labels``: (N, H, W) class ids; ``columns``: (N, 3, H, W) images in [-1, 1]."""
-    rows = [[labels[i]] + [column[i].float() for column in columns] for i in range(len(labels))]
-    buffer = io.BytesIO()
-    Image.fromarray(image_grid(rows)).save(buffer, format="PNG")
-    checkpoints.atomic_write_bytes(path, buffer.getvalue())
-    return Path(path)
-
-
-def load_weights(net: torch.nn.Module, tensors: dict[str, torch.Tensor], name: str, path) -> None:
-    """Load ``<name>/...`` tensors of a checkpoint into ``net``; a CheckpointError when they do not fit."""
-    prefix = f"{name}/"
-    weights = {key[len(prefix):]: t for key, t in tensors.items() if key.startswith(prefix)}
-    try:
-        net.load_state_dict(weights)
-    except RuntimeError as error:
-        raise checkpoints.CheckpointError(f"checkpoint {path}: the {name} weights do not fit this model: {error}")
 
 
 class LossMeter:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from .data import CLASS_NAMES, PALETTE
+from .landscapes import CLASS_NAMES, PALETTE
 
 
 def _numpy(x) -> np.ndarray:

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from spade_lib.__main__ import main
-from spade_lib.training import TrainConfig
+from spade_lib.models import TrainConfig
 
 TINY = ["--size", "32", "--ngf", "8", "--ndf", "8", "--spade-hidden", "16", "--z-dim", "16", "--batch-size", "2",
         "--dataset-size", "16", "--no-progress"]
@@ -133,7 +133,7 @@ def test_style_preset_on_your_own_label_maps_paints_them_in_that_style():
     import argparse
 
     from spade_lib.__main__ import style_images
-    from spade_lib.data import render_labels
+    from spade_lib.landscapes import render_labels
 
     labels = torch.zeros(2, 32, 32, dtype=torch.long)
     labels[:, 16:] = 6  # sky above grass

@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from spade_lib.data import (CLASS_NAMES, NUM_CLASSES, PALETTE, STYLE_NAMES, Landscapes, make_layout, noise1d,
-                            render_labels)
+from spade_lib.landscapes import (CLASS_NAMES, NUM_CLASSES, PALETTE, STYLE_NAMES, Landscapes, make_layout, noise1d,
+                                  render_labels)
 
 
 def labels_of(seed, index, height, width=None):

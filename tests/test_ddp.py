@@ -23,8 +23,9 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from spade_lib import checkpoints
-from spade_lib.data import Landscapes
-from spade_lib.training import Trainer, TrainConfig
+from spade_lib.landscapes import Landscapes
+from spade_lib.models import TrainConfig
+from spade_lib.training import Trainer
 from test_training import tiny_config
 
 

@@ -25,7 +25,7 @@ def test_feature_shapes_match_the_official_at_256():
 
 
 def test_widths_strides_and_spectral_norm_as_official():
-    D = MultiscaleDiscriminator(10, ndf=128, num_D=3)
+    D = MultiscaleDiscriminator(10, ndf=128, num_d=3)
     assert len(D.discriminators) == 3
     patch = D.discriminators[0]
     convs = [patch.conv_in] + [block[0] for block in patch.blocks] + [patch.conv_out]

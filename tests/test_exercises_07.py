@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from spade_lib.data import Landscapes
+from spade_lib.landscapes import Landscapes
 from spade_lib.encoder import StyleEncoder
 from spade_lib.exercises import lesson07, show_solution
 

@@ -6,7 +6,8 @@ import torch
 
 from spade_lib import checkpoints
 from spade_lib.exercises import lesson08, show_solution
-from spade_lib.training import PRESETS, Trainer, update_ema
+from spade_lib.models import PRESETS
+from spade_lib.training import Trainer, update_ema
 
 
 def hint_given(result):

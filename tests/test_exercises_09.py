@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 import torch
 
-from spade_lib.data import PALETTE, TREE
+from spade_lib.landscapes import PALETTE, TREE
 from spade_lib.exercises import lesson09, show_solution
 from spade_lib.labels import ids_of_colours
 from spade_lib.painter import Painter
-from spade_lib.training import TrainConfig, build_encoder, build_generator
+from spade_lib.models import TrainConfig, build_encoder, build_generator
 
 
 def hint_given(result):

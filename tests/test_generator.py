@@ -8,9 +8,9 @@ import torch.nn.functional as F
 from torch.nn.utils import parametrize
 from torch.testing import assert_close
 
-from spade_lib.generator import (SPADEGenerator, SPADEResBlock, check_segmap, init_weights, label_channels,
-                                 make_segmap)
-from spade_lib.labels import LabelMap, instance_edges, one_hot
+from spade_lib.generator import SPADEGenerator, SPADEResBlock
+from spade_lib.labels import LabelMap, check_segmap, instance_edges, label_channels, make_segmap, one_hot
+from spade_lib.layers import init_weights
 
 
 SMALL = dict(ngf=8, spade_hidden=16)

@@ -1,7 +1,7 @@
 """Every loss term reaches the parameters it must train, and none that it must not (lesson 06).
 
 A loss that silently sends no gradient still goes down on a plot while a network stops learning. Two public
-GauGAN tutorials shipped such bugs (see REFERENCE.md, "Where others went wrong"): a style encoder run outside
+GauGAN tutorials shipped such bugs: a style encoder run outside
 the graph, and a perceptual loss called with swapped arguments. ``flow_problems`` lists every broken path of a
 training step; the tests run it on the correct step (no problems) and on each buggy variant (caught).
 """

@@ -7,10 +7,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from spade_lib import metrics, pretrained
+from spade_lib import metrics, models
 from spade_lib.checkpoints import CheckpointError
-from spade_lib.data import NUM_CLASSES, Landscapes
-from spade_lib.training import TrainConfig, build_encoder, build_generator
+from spade_lib.landscapes import NUM_CLASSES, Landscapes
+from spade_lib.models import TrainConfig, build_encoder, build_generator
 
 
 class OneHotSegmenter(torch.nn.Module):
@@ -113,7 +113,7 @@ def test_segmenter_learns_and_round_trips(tmp_path):
 def test_missing_or_foreign_segmenter_files_say_what_to_do(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="data/segmenter/train.py"):
         metrics.load_segmenter(tmp_path / "nothing.safetensors")
-    monkeypatch.setattr(pretrained, "__version__", "9.9.0")
+    monkeypatch.setattr(models, "__version__", "9.9.0")
     path = metrics.save_segmenter(metrics.Segmenter(), tmp_path / "old.safetensors")
     monkeypatch.undo()
     with pytest.raises(CheckpointError, match="9.9.0"):

@@ -14,13 +14,13 @@ import pytest
 import torch
 from PIL import Image
 
-import spade_lib.pretrained
-from spade_lib.data import GRASS, NUM_CLASSES, PALETTE, SKY, TREE, WATER, Landscapes
-from spade_lib.generator import SPADEGenerator, make_segmap
-from spade_lib.labels import instance_edges, label_png_bytes, read_label_png, resize_labels
+import spade_lib.models
+from spade_lib.landscapes import GRASS, NUM_CLASSES, PALETTE, SKY, TREE, WATER, Landscapes
+from spade_lib.generator import SPADEGenerator
+from spade_lib.labels import instance_edges, label_png_bytes, make_segmap, read_label_png, resize_labels
 from spade_lib.painter import (ASSETS, FIRST_NEW_INSTANCE, STUFF_INSTANCE, LabelCanvas, Painter, disc_offsets,
                                flood_region, line_points, make_palette, stroke_mask)
-from spade_lib.training import TrainConfig, build_encoder, build_generator
+from spade_lib.models import TrainConfig, build_encoder, build_generator
 from spade_lib.viz import png_bytes
 
 TINY = TrainConfig(size=64, ngf=4, ndf=4, spade_hidden=8, use_vae=True, z_dim=8, perceptual=False)
@@ -318,7 +318,7 @@ def test_a_model_without_encoder_offers_random_styles_only(model):
 # Models ---------------------------------------------------------------------------------------------------------
 
 def test_without_the_classroom_model_the_widget_says_why(monkeypatch, tmp_path):
-    monkeypatch.setattr(spade_lib.pretrained, "CLASSROOM_DIR", tmp_path / "classroom")
+    monkeypatch.setattr(spade_lib.models, "CLASSROOM_DIR", tmp_path / "classroom")
     painter = Painter()
     assert painter.status.startswith("ModelNotFoundError:") and "classroom" in painter.status
     assert painter.status_level == "error" and painter.image_png == b""

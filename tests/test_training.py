@@ -1,4 +1,5 @@
 """The training engine: the official recipe's numbers, a sane step, determinism, exact resume, NaN guard, signals."""
+import copy
 import dataclasses
 import os
 import signal
@@ -7,9 +8,14 @@ import pytest
 import torch
 
 import spade_lib.losses
+import spade_lib.training
 from spade_lib import checkpoints
-from spade_lib.training import (NonFiniteLossError, StepBatches, Trainer, TrainConfig, decay_factor,
-                                ema_decay, learning_rates, plot_history, to_segmap)
+from spade_lib.labels import make_segmap
+from spade_lib.landscapes import NUM_CLASSES, Landscapes
+from spade_lib.models import TrainConfig, build_generator
+from spade_lib.distributed import kl_of_the_global_batch
+from spade_lib.training import (NonFiniteLossError, StepBatches, Trainer, decay_factor, ema_decay, learning_rates,
+                                plot_history, to_segmap, update_ema)
 
 
 def tiny_config(out, **changes) -> TrainConfig:
@@ -33,7 +39,7 @@ def assert_same_tensors(a: dict, b: dict) -> None:
 
 
 def test_recipe_numbers():
-    assert learning_rates(TrainConfig()) == (1e-4, 4e-4, (0.0, 0.9))  # TTUR, REFERENCE.md
+    assert learning_rates(TrainConfig()) == (1e-4, 4e-4, (0.0, 0.9))  # TTUR, NVlabs/SPADE options/train_options.py
     assert learning_rates(TrainConfig(ttur=False)) == (2e-4, 2e-4, (0.5, 0.999))
     factors = [decay_factor(step, steps=10, decay_fraction=0.5) for step in range(11)]
     assert factors == [1, 1, 1, 1, 1, 1, 0.8, 0.6, 0.4, 0.2, 0]  # constant, then linear to 0 over the last half
@@ -80,6 +86,42 @@ def test_a_few_steps_are_sane(tmp_path):
     assert all(map(torch.equal, g1, params(trainer.generator))), "the D step changed G"
     assert not all(map(torch.equal, d0, params(trainer.discriminator)))
     assert all(torch.isfinite(torch.tensor(v)) for v in {**g_losses, **d_losses}.values())
+
+
+def test_the_ema_generator_gets_the_batch_norm_statistics(tmp_path):
+    """The shipped model is the EMA generator in eval mode: without the running statistics of the generator's
+    batch norms it would normalize with the initial mean 0 and variance 1."""
+    torch.manual_seed(0)
+    generator = build_generator(tiny_config(tmp_path, use_vae=False))
+    ema = copy.deepcopy(generator).requires_grad_(False)
+    layouts = Landscapes(size=32, length=4)
+    samples = [layouts.layout(i) for i in range(4)]
+    segmap = make_segmap(torch.stack([s["label"] for s in samples]), NUM_CLASSES,
+                         torch.stack([s["instance"] for s in samples]))
+    generator(segmap)  # train mode: the running statistics move
+    update_ema(ema, generator, decay=0.0)  # decay 0: the EMA is the generator, weights and statistics
+    for averaged, current in zip(ema.buffers(), generator.buffers()):
+        assert torch.equal(averaged, current)
+    with torch.no_grad():
+        torch.testing.assert_close(ema.eval()(segmap), generator.eval()(segmap), rtol=0, atol=0)
+
+
+def test_under_ddp_the_kl_term_is_the_global_batchs(tmp_path, monkeypatch):
+    """KL is a sum over the batch; each of the world_size processes sums its share and DDP averages their
+    gradients, so the generator step multiplies KL by world_size (here 2 processes, without a process group)."""
+    terms = {"gan": torch.tensor(1.0), "kl": torch.tensor(0.25)}
+    assert kl_of_the_global_batch(terms, 2) == {"gan": torch.tensor(1.0), "kl": torch.tensor(0.5)}
+    assert kl_of_the_global_batch({"gan": torch.tensor(1.0)}, 2) == {"gan": torch.tensor(1.0)}
+    monkeypatch.setattr(spade_lib.training.dist, "all_reduce", lambda tensor, op=None: None)  # one process: sum=own
+    kl = {}
+    for world_size in (1, 2):
+        trainer = Trainer(tiny_config(tmp_path / str(world_size), steps=1))  # the same seed: the same weights
+        batch = next(iter(trainer.batches()))  # the whole batch of 2 in both runs
+        trainer.world_size = world_size  # what the generator step reads under torchrun
+        torch.manual_seed(1)  # the same noise (z) in both runs
+        kl[world_size] = trainer.generator_step(to_segmap(batch, trainer.config, trainer.device),
+                                                batch["image"])["g_kl"]
+    assert kl[2] == pytest.approx(2 * kl[1], rel=1e-6) and kl[1] > 0
 
 
 def test_real_and_fake_go_through_d_in_one_call(tmp_path):

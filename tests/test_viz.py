@@ -7,7 +7,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from spade_lib.data import CLASS_NAMES, NUM_CLASSES, PALETTE, Landscapes  # noqa: E402
+from spade_lib.landscapes import CLASS_NAMES, NUM_CLASSES, PALETTE, Landscapes  # noqa: E402
 from spade_lib.viz import colorize, image_grid, legend_handles, show_grid, show_label, to_uint8  # noqa: E402
 
 

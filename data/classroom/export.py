@@ -16,7 +16,7 @@ import torch
 
 from spade_lib import __version__, checkpoints, metrics
 from spade_lib.modes import cpu_name
-from spade_lib.pretrained import CLASSROOM_DIR, export_model, load_model, training_minutes
+from spade_lib.models import CLASSROOM_DIR, export_model, load_model, training_minutes
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,7 +47,7 @@ def model_card(info: dict, report: dict, real: dict) -> str:
 
 SPADE generator with the style encoder (VAE), trained by `spade_lib` {info['spade_lib_version']} on Landscapes
 at {config['size']}x{config['size']} with the `classroom` preset. Files: `generator.safetensors` (the EMA
-generator), `encoder.safetensors` (the style encoder), float16; load with `spade_lib.pretrained.load_classroom()`.
+generator), `encoder.safetensors` (the style encoder), float16; load with `spade_lib.models.load_classroom()`.
 
 - Training: {info['steps']} steps of batch {config['batch_size']} ({int(info['steps']) * config['batch_size']:,}
   images), {float(info['training_minutes']):.0f} minutes of training on {info['hardware']}.

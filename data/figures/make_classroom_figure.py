@@ -13,11 +13,10 @@ import torch
 
 matplotlib.use("Agg")
 
-from spade_lib.data import NUM_CLASSES, STYLE_NAMES, Landscapes  # noqa: E402
-from spade_lib.generator import make_segmap  # noqa: E402
+from spade_lib.labels import make_segmap  # noqa: E402
+from spade_lib.landscapes import NUM_CLASSES, STYLE_NAMES, Landscapes  # noqa: E402
 from spade_lib.metrics import VALIDATION_SEED  # noqa: E402
-from spade_lib.pretrained import load_classroom  # noqa: E402
-from spade_lib.training import generate  # noqa: E402
+from spade_lib.models import generate, load_classroom  # noqa: E402
 from spade_lib.viz import show_grid  # noqa: E402
 
 LAYOUTS = (15, 20)  # validation layouts with mountains, snow, water and trees (8 and 11 classes)

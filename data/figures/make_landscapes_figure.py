@@ -11,7 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from spade_lib.data import STYLE_NAMES, Landscapes  # noqa: E402
+from spade_lib.landscapes import STYLE_NAMES, Landscapes  # noqa: E402
 from spade_lib.viz import show_grid  # noqa: E402
 
 SIZE = 256

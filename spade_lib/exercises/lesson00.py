@@ -13,7 +13,7 @@ Every ``check_*`` returns a :class:`~spade_lib.exercises.Result`: it prints a pa
 """
 import torch
 
-from ..data import CLASS_NAMES, NUM_CLASSES, Landscapes
+from ..landscapes import CLASS_NAMES, NUM_CLASSES, Landscapes
 from ..labels import instance_edges, one_hot
 from . import Result, call_student, compare_tensors, hint, passed
 

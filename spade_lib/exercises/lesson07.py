@@ -179,7 +179,7 @@ def _solution_4(encoder, dataset, styles, indices):
     """Exercise 4 (open), one possible answer: encode every layout in every style and compare how far apart the
     codes mu are when only the style changes and when only the layout changes.
 
-    ``styles``: names from ``spade_lib.data.STYLE_NAMES``; ``indices``: dataset indices (layouts). Returns
+    ``styles``: names from ``spade_lib.landscapes.STYLE_NAMES``; ``indices``: dataset indices (layouts). Returns
     (mean distance between styles for one layout, mean distance between layouts for one style). An encoder
     that learned style gives a first number clearly larger than the second."""
     device = next(encoder.parameters()).device

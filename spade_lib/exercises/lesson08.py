@@ -15,7 +15,8 @@ import torch
 
 from . import Result, call_student, hint, passed
 from .. import checkpoints
-from ..training import Trainer, TrainConfig, decay_factor, update_ema
+from ..models import TrainConfig
+from ..training import Trainer, decay_factor, update_ema
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -206,7 +206,7 @@ def _solution_4(segmenter, sets, ceilings):
 
     What to expect: the Fréchet distances near real-vs-real and the two-sample test near 50% (they *are* real
     photos), while label alignment collapses. Only alignment asks whether the image fits its label map."""
-    from ..data import Landscapes
+    from ..landscapes import Landscapes
     from ..metrics import VALIDATION_SEED, evaluate_images
 
     count, test_count = len(sets.images["a"]), len(sets.images["c"])

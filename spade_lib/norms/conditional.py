@@ -55,6 +55,7 @@ class ConditionalBatchNorm2d(nn.Module):
         check_labels(y[:, None, None], self.num_classes, name="y")
         x_hat = self.norm(x)  # (N, C, H, W)
         gamma, beta = self.gamma(y), self.beta(y)  # (N, C) each
+        # y_nchw = gamma[y_n, c] x_hat_nchw + beta[y_n, c]
         return gamma[:, :, None, None] * x_hat + beta[:, :, None, None]
 
 
@@ -83,5 +84,7 @@ class AdaIN(nn.Module):
         if style.dim() != 2 or style.shape[1] != self.style_dim:
             raise ValueError(f"style must have shape (N, {self.style_dim}), got {tuple(style.shape)}")
         x_hat = self.norm(x)  # (N, C, H, W)
+        # [gamma_n; beta_n] = A s_n + b
         gamma, beta = self.style(style).chunk(2, dim=1)  # (N, C) each
+        # y_nchw = gamma_nc (x_nchw - mu_nc) / sigma_nc + beta_nc
         return gamma[:, :, None, None] * x_hat + beta[:, :, None, None]

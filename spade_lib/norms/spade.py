@@ -15,16 +15,15 @@ channels, as the official code builds it), a long (N, H, W) map of class ids, or
 instance edges, the edges being the last channel). The map is resized (nearest) to x's size.
 """
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Optional
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..labels import LabelMap
+from ..labels import LabelMap, Segmap, is_one_hot, resized_label_map, resized_one_hot
 from .spade_fast import class_gamma_beta, class_hidden, find_regions, lookup, lookup_modulation
 
-Segmap = Union[torch.Tensor, LabelMap]
 PATHS = ("auto", "fast", "dense")
 
 
@@ -57,33 +56,6 @@ def check_inputs(layer: str, x: torch.Tensor, channels: int, segmap: Segmap) -> 
                          f"per image")
 
 
-def is_one_hot(segmap: Segmap) -> bool:
-    return isinstance(segmap, torch.Tensor) and segmap.is_floating_point()
-
-
-def resized_one_hot(segmap: torch.Tensor, label_channels: int, size) -> torch.Tensor:
-    """Check a float (N, label_channels, H, W) one-hot map and resize it (nearest) to ``size``."""
-    if segmap.dim() != 4:
-        raise ValueError(f"a float segmap must be a one-hot map of shape (N, {label_channels}, H, W), got "
-                         f"{tuple(segmap.shape)}; if it holds class ids, pass segmap.long() instead")
-    if segmap.shape[1] != label_channels:
-        raise ValueError(f"the one-hot segmap has {segmap.shape[1]} channels but the layer was built for "
-                         f"label_channels={label_channels} (classes + extra channels such as instance edges)")
-    return F.interpolate(segmap, size=tuple(size), mode="nearest")  # (N, label_channels, h, w)
-
-
-def resized_label_map(segmap: Segmap, label_channels: int, size) -> LabelMap:
-    """Class ids (N, H, W) or a LabelMap, checked against ``label_channels`` and resized to ``size``."""
-    if isinstance(segmap, LabelMap):
-        if segmap.channels != label_channels:
-            edges = " + 1 edge channel" if segmap.edges is not None else ""
-            raise ValueError(f"the LabelMap has {segmap.num_classes} classes{edges} = {segmap.channels} channels, "
-                             f"but the layer was built for label_channels={label_channels}")
-    else:
-        segmap = LabelMap(segmap, label_channels)  # checks dtype, shape and the id range
-    return segmap if segmap.size == tuple(size) else segmap.resize(size)
-
-
 def memory_format_of(x: torch.Tensor):
     """channels_last if x is stored pixel by pixel (and not also channel by channel), else contiguous_format."""
     if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
@@ -105,6 +77,7 @@ class Modulate(torch.autograd.Function):
     @staticmethod
     def forward(ctx, normalized: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(normalized, scale)
+        # out = norm(x) * (1 + gamma) + beta, with scale = 1 + gamma and shift = beta
         return torch.addcmul(shift, normalized, scale)
 
     @staticmethod
@@ -188,7 +161,9 @@ class SPADE(nn.Module):
         """The official computation: convolutions over the (N, label_channels, H, W) map m."""
         self.last_path = "dense"
         m = m.to(self.mlp_gamma.weight.dtype).contiguous(memory_format=memory_format)
+        # h = ReLU(W_s * m + b_s)
         hidden = self.mlp_shared(m)  # (N, hidden, H, W)
+        # gamma = W_gamma * h + b_gamma, beta = W_beta * h + b_beta
         return 1 + self.mlp_gamma(hidden), self.mlp_beta(hidden)  # (N, C, H, W) each
 
     def cost(self, size=(256, 256)) -> "Cost":
@@ -221,6 +196,7 @@ class CLADE(nn.Module):
         check_inputs("CLADE", x, self.channels, segmap)
         normalized = self.param_free_norm(x)  # (N, C, H, W)
         scale, shift = self.modulation(segmap, x.shape[-2:], memory_format=memory_format_of(x))
+        # out = norm(x) * (1 + gamma[c(p)]) + beta[c(p)], c(p) the class at pixel p
         return modulate(normalized, scale, shift)  # (N, C, H, W)
 
     def modulation(self, segmap: Segmap, size, memory_format=torch.contiguous_format):

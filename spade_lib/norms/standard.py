@@ -23,6 +23,7 @@ def standardize(x: torch.Tensor, mean: torch.Tensor, var: torch.Tensor, eps: flo
 
     .. math:: \hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}
     """
+    # x_hat = (x - mu) / sqrt(sigma^2 + eps)
     return (x - mean) / torch.sqrt(var + eps)
 
 
@@ -31,6 +32,7 @@ def mean_and_var(x: torch.Tensor, dims) -> tuple:
 
     .. math:: \mu = \frac{1}{m}\sum_i x_i, \qquad \sigma^2 = \frac{1}{m}\sum_i (x_i - \mu)^2
     """
+    # mu = 1/m sum_i x_i, sigma^2 = 1/m sum_i (x_i - mu)^2
     return x.mean(dims, keepdim=True), x.var(dims, keepdim=True, correction=0)
 
 
@@ -76,6 +78,7 @@ class _RunningStatsNorm(nn.Module):
 
         (the running variance uses the *unbiased* batch variance, over n values per channel)."""
         with torch.no_grad():
+            # running <- (1 - m) running + m batch (the variance: unbiased, n / (n - 1) sigma_B^2)
             self.running_mean.lerp_(mean.to(self.running_mean.dtype), factor)
             self.running_var.lerp_(unbiased_var.to(self.running_var.dtype), factor)
 
@@ -113,6 +116,7 @@ class BatchNorm2d(_RunningStatsNorm):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.check_input(x)  # (N, C, H, W)
         if self.training or not self.track_running_stats:
+            # mu_B, sigma_B^2 over the m = N H W values of each channel
             mean, var = mean_and_var(x, (0, 2, 3))  # (1, C, 1, 1) each
             if self.training and self.track_running_stats:
                 self.num_batches_tracked += 1
@@ -146,6 +150,7 @@ class InstanceNorm2d(_RunningStatsNorm):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.check_input(x)  # (N, C, H, W)
         if self.training or not self.track_running_stats:
+            # mu_nc, sigma_nc^2 over the H W pixels of each image and channel
             mean, var = mean_and_var(x, (2, 3))  # (N, C, 1, 1) each
             if self.training and self.track_running_stats and self.momentum is not None:
                 n = x.shape[2] * x.shape[3]
@@ -183,6 +188,7 @@ class LayerNorm(nn.Module):
             raise ValueError(f"LayerNorm{list(self.normalized_shape)} expects x whose last dimensions are "
                              f"{list(self.normalized_shape)}, got {tuple(x.shape)}")
         dims = tuple(range(-len(self.normalized_shape), 0))
+        # y = gamma * (x - mu_n) / sqrt(sigma_n^2 + eps) + beta, statistics over the normalized dimensions
         y = standardize(x, *mean_and_var(x, dims), self.eps)
         if self.weight is not None:
             y = y * self.weight
@@ -221,6 +227,7 @@ class GroupNorm(nn.Module):
             raise ValueError(f"GroupNorm({self.num_groups}, {self.num_channels}) expects x of shape "
                              f"(N, {self.num_channels}, ...), got {tuple(x.shape)}")
         groups = x.reshape(x.shape[0], self.num_groups, -1)  # (N, G, C/G * H * W)
+        # y = gamma_c (x - mu_ng) / sqrt(sigma_ng^2 + eps) + beta_c, statistics over each group's C/G H W values
         y = standardize(groups, *mean_and_var(groups, 2), self.eps).view_as(x)  # (N, C, H, W)
         if self.affine:
             shape = (1, -1) + (1,) * (x.dim() - 2)
