@@ -45,8 +45,9 @@ def dense_segmap(segmap: Segmap, label_channels: int, size: Tuple[int, int]) -> 
 
 
 def check_segmap(segmap: Segmap, label_channels: int, device: torch.device,
-                 size: Optional[Tuple[int, int]] = None) -> Tuple[int, int, int]:
-    """Check a segmap against a model before any kernel runs; return its (N, H, W).
+                 size: Optional[Tuple[int, int]] = None, instance_edges: bool = False) -> Tuple[int, int, int]:
+    """Check a segmap against a model before any kernel runs; return its (N, H, W). ``instance_edges``: the
+    model's last label channel is the instance-edge map, which plain class ids cannot fill.
 
     Raises errors that say what to do: wrong type, shape, device, channel count, size, or class id."""
     if isinstance(segmap, LabelMap):
@@ -57,6 +58,11 @@ def check_segmap(segmap: Segmap, label_channels: int, device: torch.device,
                              f"for class ids use a long (N, H, W) tensor or a spade_lib.labels.LabelMap")
         tensor, channels = segmap, segmap.shape[1]
     elif isinstance(segmap, torch.Tensor):
+        if instance_edges:  # else id label_channels - 1 would be read as the edge channel, and no edges given
+            raise ValueError(
+                f"this model's label channels are {label_channels - 1} classes + the instance-edge map, and plain "
+                f"class ids carry no edges: pass make_segmap(ids, {label_channels - 1}, instances) "
+                f"(spade_lib.generator; instances=ids makes each region of a class one instance)")
         tensor, channels = segmap, label_channels  # class ids: checked below, once on the right device
     else:
         raise TypeError(f"segmap must be a tensor or a spade_lib.labels.LabelMap, got {type(segmap).__name__}")
@@ -168,11 +174,14 @@ class SPADEGenerator(nn.Module):
         spade_hidden, spade_kernel_size, norm: SPADE's hidden width, conv kernel, and parameter-free norm
             ("batch" or "instance").
         spectral_norm: spectral norm on the residual blocks' convs (official: yes).
+        instance_edges: the last label channel is the instance-edge map (official: unless ``--no_instance``);
+            plain class ids are then refused, since they carry no edges (use ``make_segmap`` with instances).
     """
 
     def __init__(self, label_channels: int, width: int = 256, aspect_ratio: float = 1.0, upsampling: str = "normal",
                  ngf: int = 64, use_vae: bool = False, z_dim: int = 256, spade_hidden: int = 128,
-                 spade_kernel_size: int = 3, norm: str = "batch", spectral_norm: bool = True):
+                 spade_kernel_size: int = 3, norm: str = "batch", spectral_norm: bool = True,
+                 instance_edges: bool = False):
         super().__init__()
         if upsampling not in NUM_UPSAMPLINGS:
             raise ValueError(f"upsampling must be one of {list(NUM_UPSAMPLINGS)}, got {upsampling!r}")
@@ -187,6 +196,7 @@ class SPADEGenerator(nn.Module):
             raise ValueError(f"aspect_ratio {aspect_ratio} leaves no rows at width {width}: use a larger width")
         self.width, self.height = width, self.sh * 2 ** num_up
         self.label_channels, self.upsampling, self.use_vae, self.z_dim = label_channels, upsampling, use_vae, z_dim
+        self.instance_edges = instance_edges
         nf = ngf
 
         if use_vae:
@@ -213,7 +223,7 @@ class SPADEGenerator(nn.Module):
         z: (N, z_dim) style, with ``use_vae`` only (drawn from N(0, I) when not given). Returns (N, 3, H, W) in
         [-1, 1]. Shape comments: 256x256 "normal", nf = ngf, start grid (sh, sw) = (8, 8)."""
         device = self.conv_img.weight.device
-        n, _, _ = check_segmap(segmap, self.label_channels, device, size=(self.height, self.width))
+        n, _, _ = check_segmap(segmap, self.label_channels, device, (self.height, self.width), self.instance_edges)
         if self.use_vae:
             if z is None:
                 z = torch.randn(n, self.z_dim, device=device, dtype=self.fc.weight.dtype)

@@ -180,7 +180,7 @@ def segmap_channels(config: TrainConfig) -> int:
 def build_generator(config: TrainConfig) -> SPADEGenerator:
     return SPADEGenerator(segmap_channels(config), width=config.size, upsampling=config.upsampling, ngf=config.ngf,
                           use_vae=config.use_vae, z_dim=config.z_dim, spade_hidden=config.spade_hidden,
-                          norm=config.norm)
+                          norm=config.norm, instance_edges=config.instance_edges)
 
 
 def build_discriminator(config: TrainConfig) -> MultiscaleDiscriminator:
@@ -742,12 +742,27 @@ def generate(generator: SPADEGenerator, encoder: Optional[StyleEncoder], segmap,
     """Images (N, 3, H, W) in [-1, 1] for ``segmap``, in eval mode.
 
     With the VAE: the style of ``style_images`` (N, 3, H, W) through the encoder, z = mu (the most likely style)
-    or, with ``sample_style``, z drawn from N(mu, sigma^2); without style images, z drawn from N(0, I)."""
+    or, with ``sample_style``, z drawn from N(mu, sigma^2); without style images, z drawn from N(0, I).
+    Style images are floats in [-1, 1] or uint8 0..255 (converted, see ``style_pixels``)."""
     with evaluating(generator, encoder):
         if not generator.use_vae or style_images is None:
             return generator(segmap)  # with the VAE: z ~ N(0, I), drawn by the generator
-        mu, logvar = encoder(style_images.to(next(encoder.parameters()).device))
+        mu, logvar = encoder(style_pixels(style_images).to(next(encoder.parameters()).device))
         return generator(segmap, reparameterize(mu, logvar) if sample_style else mu)
+
+
+def style_pixels(images: torch.Tensor) -> torch.Tensor:
+    """Style images as the encoder takes them, floats in [-1, 1]: uint8 0..255 (``np.array(Image.open(...))``,
+    moved to (N, 3, H, W)) become x / 127.5 - 1; floats outside [-1, 1] (0..255 floats) are refused."""
+    if images.dtype == torch.uint8:
+        return images.float() / 127.5 - 1
+    if not images.is_floating_point():
+        raise ValueError(f"style images have dtype {images.dtype}: give floats in [-1, 1] or uint8 0..255")
+    smallest, largest = torch.aminmax(images.detach())
+    if smallest < -1.001 or largest > 1.001:  # a little slack for rounding
+        raise ValueError(f"style images hold values from {float(smallest):.3g} to {float(largest):.3g}, but float "
+                         f"images must be in [-1, 1]: for 0..255 pixels use images / 127.5 - 1, or pass uint8")
+    return images
 
 
 def load_generator(path, ema: bool = True, device="cpu"):
