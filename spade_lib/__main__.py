@@ -76,12 +76,20 @@ def resume_point(resume: str, config: TrainConfig) -> Path:
     return checkpoints.resolve(resume)
 
 
+def as_option(name: str, value) -> str:
+    """How a setting reads on the command line: ``--batch-size 4``, ``--no-use-vae``."""
+    option = name.replace("_", "-")
+    if isinstance(value, bool):
+        return f"--{option}" if value else f"--no-{option}"
+    return f"--{option} {value}"
+
+
 def resumed_config(path: Path, overrides: dict) -> TrainConfig:
     """The checkpoint's settings with the options given on the command line: those of RESUMABLE_CHANGES (steps,
     how often to save, sample and log, where, on which hardware) may change; any other raises a ValueError with
     the reason. The run goes on in the checkpoint's run folder unless --out says otherwise."""
     saved = config_from_dict(checkpoints.read_state(path)["config"], where=str(path))
-    refused = [f"--{name.replace('_', '-')} {value!r} (the checkpoint has {getattr(saved, name)!r})"
+    refused = [f"{as_option(name, value)} (the checkpoint has {getattr(saved, name)!r})"
                for name, value in overrides.items() if name not in RESUMABLE_CHANGES and value != getattr(saved, name)]
     if refused:
         raise ValueError(f"cannot resume {path} with {', '.join(refused)}: a resumed run takes the checkpoint's "
@@ -131,13 +139,19 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return fail("--overwrite starts a new run, --resume continues one: give one of them", code=2)
     try:
         config = dataclasses.replace(PRESETS[preset], **overrides)
+    except ValueError as error:
+        parser.error(str(error))
+    try:
         resume = resume_point(args.resume, config) if args.resume is not None else None
         if resume is not None:
             config = resumed_config(resume, overrides)
         earlier_run = check_run_folder(run_dir(config), new_run=resume is None, overwrite=args.overwrite)
-        trainer = Trainer(config)  # the networks check their sizes here
     except (CheckpointError, ValueError) as error:
         return fail(str(error))
+    try:
+        trainer = Trainer(config)  # the networks check their sizes here
+    except ValueError as error:
+        parser.error(str(error))
     if earlier_run and trainer.rank == 0:
         move_earlier_run_aside(run_dir(config))
     if trainer.rank == 0:  # torchrun starts one process per GPU: one message is enough
