@@ -120,7 +120,7 @@ class TrainConfig:
     sample_every: int = option(500, "save a sample grid (label | real | generated) every this many steps",
                                minimum=1)
     log_every: int = option(10, "add the mean losses to the history every this many steps", minimum=1)
-    keep_checkpoints: int = option(2, "how many of the newest checkpoints to keep (0: all)", minimum=0)
+    keep_checkpoints: int = option(2, "how many of the run's newest checkpoints to keep (0: all)", minimum=0)
     progress: bool = option(True, "show a progress bar")
 
     def __post_init__(self):
@@ -140,7 +140,7 @@ BOOKKEEPING_FIELDS = ("name", "out", "save_every", "sample_every", "log_every", 
 PRESETS = {
     # the official recipe (REFERENCE.md) on Landscapes at 256x256: a multi-GPU job
     "official": TrainConfig(),
-    # 2 CPU cores, an hour or two: 64x64 with the style encoder; SPADE's hidden width 32 instead of 128 (12 classes
+    # 2 CPU cores, about an hour (56 minutes measured, README): 64x64 with the style encoder; SPADE's hidden width 32 instead of 128 (12 classes
     # need no more, and it halves the time); no VGG (a 548 MB download, and slow on a CPU). One thread: measured
     # 8-18 images/s on 2 shared cores, where two threads gave 2-11.
     "classroom": TrainConfig(
