@@ -155,11 +155,19 @@ PRESETS = {
 
 
 def config_from_dict(values: dict, where: str = "the given values") -> TrainConfig:
-    """A TrainConfig from ``asdict(config)``, e.g. a checkpoint's; unknown fields raise a clear error."""
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(values) - known)
+    """A TrainConfig from ``asdict(config)``, e.g. a checkpoint's; unknown or wrong-typed fields raise a clear
+    error (an int is a float too)."""
+    if not isinstance(values, dict):
+        raise ValueError(f"{where}: its config is a {type(values).__name__}, not a mapping of settings")
+    types = {f.name: f.type for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(values) - set(types))
     if unknown:
         raise ValueError(f"{where} has config fields this spade_lib does not know: {', '.join(unknown)}")
+    for name, value in values.items():
+        allowed = (int, float) if types[name] is float else types[name]
+        if not isinstance(value, allowed) or (isinstance(value, bool) and types[name] is not bool):
+            raise ValueError(f"{where}: config field {name!r} is {type(value).__name__} {value!r:.40}, a "
+                             f"{types[name].__name__} was expected (was the file edited?)")
     return TrainConfig(**values)
 
 

@@ -117,6 +117,7 @@ def test_resume_refuses_options_that_change_the_math(run, option, capsys):
     ("tensors_bytes", "many", "field 'tensors_bytes' is str"),
     ("step", -1, "step -1 is outside 0..2"),
     ("step", 10 ** 40, "is outside 0..2"),
+    ("config", {"size": "32"}, "config field 'size' is str '32', a int was expected"),
 ])
 def test_a_damaged_checkpoint_json_is_named(run, tmp_path, capsys, field, value, message):
     folder = copy_run(run, tmp_path / "damaged")
@@ -124,12 +125,18 @@ def test_a_damaged_checkpoint_json_is_named(run, tmp_path, capsys, field, value,
     state = json.loads(path.read_text())
     if value == "missing":
         del state[field]
+    elif isinstance(value, dict):
+        state[field].update(value)
     else:
         state[field] = value
     path.write_text(json.dumps(state))
     assert main(["train", "--resume", str(path), "--steps", "4"]) == 1
     err = one_line_error(capsys)
     assert str(path) in err and message in err
+    if field != "step":  # sampling does not use the step
+        assert main(["sample", "--checkpoint", str(path), "--out", str(tmp_path / "samples")]) == 1
+        err = one_line_error(capsys)
+        assert str(path) in err and message in err
 
 
 @pytest.mark.parametrize("make, message", [
