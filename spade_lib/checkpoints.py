@@ -198,7 +198,7 @@ def check_fields(state: dict, fields: dict[str, type], path: PathLike) -> None:
         value = state.get(name)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             found = "is missing" if name not in state else f"is {type(value).__name__} {value!r:.40}"
-            raise CheckpointError(f"checkpoint {path}: field {name!r} {found}, a {kind.__name__} was expected (was "
+            raise CheckpointError(f"checkpoint {path}: field {name!r} {found}, expected {kind.__name__} (was "
                                   f"the file edited or damaged?). Use another checkpoint of the run (an earlier "
                                   f"step_*.json), or start a new run")
 

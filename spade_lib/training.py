@@ -140,7 +140,7 @@ BOOKKEEPING_FIELDS = ("name", "out", "save_every", "sample_every", "log_every", 
 PRESETS = {
     # the official recipe (REFERENCE.md) on Landscapes at 256x256: a multi-GPU job
     "official": TrainConfig(),
-    # 2 CPU cores, about an hour (56 minutes measured, README): 64x64 with the style encoder; SPADE's hidden width 32 instead of 128 (12 classes
+    # 2 CPU cores, an hour or two: 64x64 with the style encoder; SPADE's hidden width 32 instead of 128 (12 classes
     # need no more, and it halves the time); no VGG (a 548 MB download, and slow on a CPU). One thread: measured
     # 8-18 images/s on 2 shared cores, where two threads gave 2-11.
     "classroom": TrainConfig(
@@ -166,8 +166,8 @@ def config_from_dict(values: dict, where: str = "the given values") -> TrainConf
     for name, value in values.items():
         allowed = (int, float) if types[name] is float else types[name]
         if not isinstance(value, allowed) or (isinstance(value, bool) and types[name] is not bool):
-            raise ValueError(f"{where}: config field {name!r} is {type(value).__name__} {value!r:.40}, a "
-                             f"{types[name].__name__} was expected (was the file edited?)")
+            raise ValueError(f"{where}: config field {name!r} is {type(value).__name__} {value!r:.40}, expected "
+                             f"{types[name].__name__} (was the file edited?)")
     return TrainConfig(**values)
 
 

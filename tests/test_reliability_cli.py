@@ -117,7 +117,7 @@ def test_resume_refuses_options_that_change_the_math(run, option, capsys):
     ("tensors_bytes", "many", "field 'tensors_bytes' is str"),
     ("step", -1, "step -1 is outside 0..2"),
     ("step", 10 ** 40, "is outside 0..2"),
-    ("config", {"size": "32"}, "config field 'size' is str '32', a int was expected"),
+    ("config", {"size": "32"}, "config field 'size' is str '32', expected int"),
 ])
 def test_a_damaged_checkpoint_json_is_named(run, tmp_path, capsys, field, value, message):
     folder = copy_run(run, tmp_path / "damaged")
