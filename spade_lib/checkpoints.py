@@ -31,6 +31,7 @@ from . import __version__
 
 FORMAT = "spade_lib-checkpoint-1"
 TEMP_SUFFIX = ".tmp"  # atomic_write_bytes writes into .<name>.<random>.tmp first
+TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX))  # tempfile.mkstemp's 8 random characters
 COLAB_DRIVE = Path("/content/drive/MyDrive")  # where Colab mounts Google Drive (drive.mount("/content/drive"))
 PathLike = Union[str, Path]
 
@@ -126,6 +127,8 @@ def remove_stale_temp_files(folder: PathLike) -> tuple[int, int]:
     up to a whole checkpoint each); returns (files, bytes) removed. Call it only when no write is under way."""
     folder, count, freed = Path(folder), 0, 0
     for stale in folder.glob(f".*{TEMP_SUFFIX}") if folder.is_dir() else []:
+        if not TEMP_NAME.fullmatch(stale.name):
+            continue  # a hidden .tmp file of someone else's
         size = stale.stat().st_size
         stale.unlink(missing_ok=True)
         count, freed = count + 1, freed + size

@@ -55,15 +55,16 @@ def test_an_infinite_gradient_at_a_save_step_writes_no_checkpoint(tmp_path):
 
 
 def test_stale_temp_files_are_removed_at_start(tmp_path, capsys):
-    stale = [tmp_path / "checkpoints" / ".step_0000250.safetensors.k2j3h4.tmp",
-             tmp_path / "samples" / ".step_0000250.png.a8d7f6.tmp"]
+    stale = [tmp_path / "checkpoints" / ".step_0000250.safetensors.k2j3h4x_.tmp",
+             tmp_path / "samples" / ".step_0000250.png.a8d7f6zz.tmp"]
     for path in stale:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"\0" * 600_000)
-    keep = tmp_path / "notes.tmp"  # not one of ours (no leading dot): left alone
-    keep.write_text("mine")
+    keep = [tmp_path / "notes.tmp", tmp_path / ".notes.tmp"]  # not written by atomic_write_bytes: left alone
+    for path in keep:
+        path.write_text("mine")
     Trainer(tiny_config(tmp_path, steps=1)).fit()
-    assert not any(path.exists() for path in stale) and keep.exists()
+    assert not any(path.exists() for path in stale) and all(path.exists() for path in keep)
     assert f"removed 2 unfinished temporary files of an interrupted write from {tmp_path}: 1.2 MB freed" in \
         capsys.readouterr().out
 
