@@ -1,17 +1,24 @@
 """The command line: ``python -m spade_lib train | sample | evaluate`` (lesson 08).
 
-    python -m spade_lib train --preset classroom                 # 64x64 on 2 CPU cores, an hour or two
+    python -m spade_lib train --preset classroom                 # 64x64 on 2 CPU cores, about an hour
     python -m spade_lib train --preset colab                     # 128x128 on a Colab T4, about 30 minutes
     python -m spade_lib train --preset classroom --resume latest # go on after Ctrl-C or a disconnect
-    python -m spade_lib train --preset classroom --steps 3       # a quick check that everything runs
+    python -m spade_lib train --preset classroom --resume latest --steps 8000   # train a finished run longer
+    python -m spade_lib train --preset classroom --steps 3 --out runs/check     # a quick check that it runs
     torchrun --nproc_per_node 4 -m spade_lib train --preset official   # several GPUs
     python -m spade_lib sample --checkpoint runs/classroom --dataset 4 --variants 3 --style sunset
 
 Every field of ``spade_lib.models.TrainConfig`` is an option of ``train`` (``--batch-size 4``, ``--no-amp``).
+A resumed run takes the checkpoint's settings; only those that leave the model and its math alone may change.
+Exit codes: 0 done, 1 an error (one line saying what to do), 2 a bad option, 130 / 143 training stopped by
+Ctrl-C / SIGTERM (after saving a checkpoint), so ``train && export`` never goes on with a half-trained model.
 """
 import argparse
 import dataclasses
+import shutil
+import signal
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -20,11 +27,12 @@ from . import checkpoints, metrics, modes
 from .checkpoints import CheckpointError
 from .labels import make_segmap, read_label_png, resize_labels
 from .landscapes import NUM_CLASSES, STYLE_NAMES, Landscapes, render_labels
-from .models import CLASSROOM_DIR, PRESETS, TrainConfig, generate, load_model, run_dir, save_grid
-from .training import NonFiniteLossError, Trainer
+from .models import CLASSROOM_DIR, PRESETS, TrainConfig, config_from_dict, generate, load_model, run_dir, save_grid
+from .training import RESUMABLE_CHANGES, NonFiniteLossError, Trainer
 from .viz import read_image
 
 SAMPLE_ROWS_PER_GRID = 8
+RELIABLE_IMAGES = 500  # evaluate warns below this many images per set (the default is 2000)
 
 
 # -----------------------------------------------------------------------------------------------------------------
@@ -53,27 +61,116 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         group.add_argument("--" + f.name.replace("_", "-"), **kwargs)
 
 
+def fail(message: str, code: int = 1) -> int:
+    """Print one line "error: ..." and return the exit code."""
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def resume_point(resume: str, config: TrainConfig) -> Path:
+    """The checkpoint that --resume names: "latest" in the run folder of ``config``, a step_*.json or a folder."""
+    if resume == "latest":
+        return checkpoints.find_latest(run_dir(config) / "checkpoints")
+    return checkpoints.resolve(resume)
+
+
+def as_option(name: str, value) -> str:
+    """How a setting reads on the command line: ``--batch-size 4``, ``--no-use-vae``."""
+    option = name.replace("_", "-")
+    if isinstance(value, bool):
+        return f"--{option}" if value else f"--no-{option}"
+    return f"--{option} {value}"
+
+
+def resumed_config(path: Path, overrides: dict) -> TrainConfig:
+    """The checkpoint's settings with the options given on the command line: those of RESUMABLE_CHANGES (steps,
+    how often to save, sample and log, where, on which hardware) may change; any other raises a ValueError with
+    the reason. The run goes on in the checkpoint's run folder unless --out says otherwise."""
+    saved = config_from_dict(checkpoints.read_state(path)["config"], where=str(path))
+    refused = [f"{as_option(name, value)} (the checkpoint has {getattr(saved, name)!r})"
+               for name, value in overrides.items() if name not in RESUMABLE_CHANGES and value != getattr(saved, name)]
+    if refused:
+        raise ValueError(f"cannot resume {path} with {', '.join(refused)}: a resumed run takes the checkpoint's "
+                         f"settings, and these change the model or its training math (batch size included: it "
+                         f"changes batch-norm statistics and what a step means). Drop them, or start a new run with "
+                         f"another --out")
+    folder = {"out": str(path.parent.parent)} if path.parent.name == "checkpoints" else {}
+    return dataclasses.replace(saved, **{**folder, **overrides})
+
+
+def check_run_folder(folder: Path, new_run: bool, overwrite: bool) -> bool:
+    """Whether ``folder`` holds an earlier run that ``--overwrite`` moves aside. A ValueError for a file, and for
+    a new run into an earlier run's folder without ``overwrite``: the two would mix, and pruning would delete the
+    new run's checkpoints."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"--out {folder} is a file, not a folder: give a folder for the run")
+    earlier = checkpoints.list_checkpoints(folder / "checkpoints") if new_run else []
+    if earlier and not overwrite:
+        raise ValueError(f"{folder / 'checkpoints'} holds the checkpoints of an earlier run (newest: "
+                         f"{earlier[-1].name}). Continue it with --resume latest, train into another folder with "
+                         f"--out DIR, or pass --overwrite to move the earlier run's files aside (nothing is deleted)")
+    return bool(earlier)
+
+
+def move_earlier_run_aside(folder: Path) -> None:
+    """``--overwrite``: the earlier run's checkpoints, samples and history go to ``folder/earlier-run-<time>/``."""
+    aside = folder / time.strftime("earlier-run-%Y%m%d-%H%M%S")
+    aside.mkdir()
+    for name in ("checkpoints", "samples", "history.json"):
+        if (folder / name).exists():
+            shutil.move(str(folder / name), str(aside / name))
+    print(f"--overwrite: moved the earlier run's checkpoints, samples and history to {aside} (delete it when you "
+          f"no longer need it)")
+
+
+def exit_code_of_stop(stop_reason: str) -> int:
+    """Shells' convention: 128 + the signal's number (Ctrl-C 130, SIGTERM 143); 1 for a stop in another process."""
+    if stop_reason == "KeyboardInterrupt":
+        return 128 + signal.SIGINT
+    return 128 + signal.Signals[stop_reason] if stop_reason in signal.Signals.__members__ else 1
+
+
 def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     preset = args.preset or default_preset()
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
+    if args.overwrite and args.resume is not None:
+        return fail("--overwrite starts a new run, --resume continues one: give one of them", code=2)
     try:
         config = dataclasses.replace(PRESETS[preset], **overrides)
+    except ValueError as error:
+        parser.error(str(error))
+    try:
+        resume = resume_point(args.resume, config) if args.resume is not None else None
+        if resume is not None:
+            config = resumed_config(resume, overrides)
+        earlier_run = check_run_folder(run_dir(config), new_run=resume is None, overwrite=args.overwrite)
+    except (CheckpointError, ValueError) as error:
+        return fail(str(error))
+    try:
         trainer = Trainer(config)  # the networks check their sizes here
     except ValueError as error:
         parser.error(str(error))
+    if earlier_run and trainer.rank == 0:
+        move_earlier_run_aside(run_dir(config))
     if trainer.rank == 0:  # torchrun starts one process per GPU: one message is enough
-        print(f"spade_lib train: preset {preset}, output folder {run_dir(config)}")
+        print(f"spade_lib train: {'resuming ' + str(resume) if resume else 'preset ' + preset}, output folder "
+              f"{run_dir(config)}")
     try:
-        if args.resume is not None:
-            trainer.load(args.resume)
+        if resume is not None:
+            trainer.load(resume)
         trainer.fit()
     except (CheckpointError, NonFiniteLossError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        return fail(str(error))
     finally:
         if torch.distributed.is_initialized():  # started by torchrun
             torch.distributed.destroy_process_group()
-    return 0
+    if trainer.stop_reason is None:
+        return 0
+    code = exit_code_of_stop(trainer.stop_reason)
+    if trainer.rank == 0:
+        print(f"exit code {code}: stopped at step {trainer.step} of {config.steps}, not finished (--resume latest "
+              f"goes on)", file=sys.stderr)
+    return code
 
 
 # -----------------------------------------------------------------------------------------------------------------
@@ -85,19 +182,35 @@ def load_label_maps(args, config: TrainConfig):
     if args.labels is not None:
         files = sorted(Path(args.labels).glob("*.png"))
         if not files:
-            raise ValueError(f"no .png files in {args.labels}")
-        labels = torch.stack([resize_labels(torch.from_numpy(read_label_png(f, NUM_CLASSES))[None],
-                                            (config.size, config.size))[0] for f in files])
+            raise ValueError(f"--labels {args.labels}: no .png files there; give a folder of label-map PNGs")
+        labels = torch.stack([label_map_at(f, config.size) for f in files])
         return labels, labels, None  # no instance maps: each region of a class counts as one instance
     dataset = Landscapes(size=config.size, length=max(config.dataset_size, args.dataset))
     items = [dataset.render(i, args.style) for i in range(args.dataset)]
     return tuple(torch.stack([item[key] for item in items]) for key in ("label", "instance", "image"))
 
 
+def label_map_at(path: Path, size: int) -> torch.Tensor:
+    """(size, size) ids of a label-map PNG, resized (nearest) to the model's size with a note saying so."""
+    ids = torch.from_numpy(read_label_png(path, NUM_CLASSES))
+    height, width = ids.shape
+    if (height, width) != (size, size):
+        stretched = ", stretched: its aspect ratio changed" if height != width else ""
+        print(f"note: {path} is {width}x{height}, resized (nearest neighbour) to the model's {size}x{size}"
+              f"{stretched}; draw it at {size}x{size} to keep it as it is", file=sys.stderr)
+    return resize_labels(ids[None], (size, size))[0]
+
+
 def style_images(args, config: TrainConfig, labels, real):
     """The images whose style the samples take: --style-image, or --style (the dataset's renderer), or None."""
     if args.style_image is not None:
-        pixels = read_image(args.style_image, (config.size, config.size))  # (3, H, W) in [-1, 1]
+        if not Path(args.style_image).is_file():
+            raise ValueError(f"--style-image {args.style_image} does not exist (or is not a file): give the path of "
+                             f"a photo (PNG or JPEG)")
+        try:
+            pixels = read_image(args.style_image, (config.size, config.size))  # (3, H, W) in [-1, 1]
+        except ValueError as error:
+            raise ValueError(f"--style-image {args.style_image}: {error}; give a photo (PNG or JPEG)") from None
         return pixels[None].expand(len(labels), -1, -1, -1)
     if args.style is None:
         return None
@@ -108,24 +221,25 @@ def style_images(args, config: TrainConfig, labels, real):
 
 
 def run_sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        return fail(f"--out {out} is a file, not a folder: give a folder for the PNG grids")
     try:
         path = Path(args.checkpoint)
         generator, encoder, config = load_model(path, ema=args.ema)
         labels, instances, real = load_label_maps(args, config)
+        styles = style_images(args, config, labels, real)
     except (CheckpointError, ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        return fail(str(error))
     wants_style = args.variants > 1 or args.style is not None or args.style_image is not None
     if wants_style and encoder is None:
         parser.error(f"{path} was trained without the style encoder (use_vae false): it makes one image per label "
                      f"map. --variants, --style and --style-image need a model trained with --use-vae")
     torch.manual_seed(args.seed)
     segmap = make_segmap(labels, NUM_CLASSES, instances if config.instance_edges else None)
-    styles = style_images(args, config, labels, real)
     columns = [] if real is None else [real]
     columns += [generate(generator, encoder, segmap, style_images=styles, sample_style=k > 0)
                 for k in range(args.variants)]
-    out = Path(args.out)
     for first in range(0, len(labels), SAMPLE_ROWS_PER_GRID):
         rows = slice(first, first + SAMPLE_ROWS_PER_GRID)
         grid = save_grid(out / f"grid_{first // SAMPLE_ROWS_PER_GRID:03d}.png", labels[rows],
@@ -139,6 +253,8 @@ def run_sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    if args.json is not None and Path(args.json).is_dir():
+        return fail(f"--json {args.json} is a folder: give the name of the JSON file to write")
     try:
         generator, encoder, config = load_model(args.checkpoint, device=args.device or modes.device())
         segmenter = metrics.load_segmenter(args.segmenter)
@@ -149,6 +265,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     test_count = args.test_images or modes.by_mode(quick=32, default=1000)
     print(f"evaluating {args.checkpoint}: {count} generated vs {count} real images at {config.size}x{config.size}, "
           f"two-sample test on {test_count} + {test_count} held out")
+    if count < RELIABLE_IMAGES:
+        print(f"warning: {count} images (quick mode, or --images) are too few for reliable numbers: Fréchet "
+              f"distances, and far more the real-vs-real ones, shrink as the sets grow, so their ratios shift, and "
+              f"the two-sample accuracy varies by many points between runs (lesson 10 shows why). Use the "
+              f"default 2000 for numbers you report", file=sys.stderr)
     try:
         report, ceilings = metrics.evaluate_model(generator, encoder, segmenter, config.size, count, test_count,
                                                   args.seed, args.inception_weights)
@@ -181,15 +302,24 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser = commands.add_parser(
         "train", help="train SPADE on Landscapes (the official recipe; presets for a CPU and for Colab)",
         description="Train SPADE with the official recipe (TTUR, hinge loss, feature matching, optional VGG and "
-                    "KL). Checkpoints every --save-every steps and on Ctrl-C/SIGTERM; --resume continues "
-                    "exactly. Several GPUs: torchrun --nproc_per_node N -m spade_lib train ...")
+                    "KL). Writes checkpoints every --save-every steps and on Ctrl-C/SIGTERM (then exits with 130/143), "
+                    "the loss history (history.json) and sample grids; --resume continues exactly. Several GPUs: "
+                    "torchrun --nproc_per_node N -m spade_lib train ...")
     train_parser.add_argument("--preset", choices=list(PRESETS), default=None,
-                              help="starting settings: classroom (64x64, 2 CPU cores, an hour or two), colab "
-                                   "(128x128, a T4 GPU, about 30 minutes), official (the paper's 256x256, "
-                                   "several GPUs). Default: colab with a GPU, else classroom")
+                              help="starting settings: classroom (64x64, 2 CPU cores, about an hour: 56 minutes "
+                                   "measured, see the README), colab (128x128, a T4 GPU, about 30 minutes), "
+                                   "official (the paper's 256x256, several GPUs). Default: colab with a GPU, else "
+                                   "classroom")
     train_parser.add_argument("--resume", metavar="PATH|latest", default=None,
                               help="continue from a checkpoint (a step_*.json file or a folder), or 'latest' in "
-                                   "the output folder; the settings must match the checkpoint's")
+                                   "the output folder. The run takes the checkpoint's settings and folder; you may "
+                                   "change only " + ", ".join("--" + n.replace("_", "-") for n in RESUMABLE_CHANGES)
+                                   + " (a larger --steps extends the run, a finished one too: the learning-rate "
+                                   "decay then follows the new length); any other option is refused")
+    train_parser.add_argument("--overwrite", action="store_true",
+                              help="start a new run in a folder that holds an earlier run's checkpoints: they, its "
+                                   "samples and history are moved to <folder>/earlier-run-<time>/ (never deleted). "
+                                   "Without it such a folder is refused")
     add_config_options(train_parser)
 
     sample_parser = commands.add_parser(
@@ -241,9 +371,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_device(name: str) -> None:
+    """A ValueError naming --device when this machine has no such device."""
+    if name == "auto":
+        return
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"--device {name!r} names no device: use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {name}: this machine has no CUDA GPU that torch can use; use --device cpu, or "
+                         f"auto (CUDA when present)")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA GPU(s), numbered from "
+                         f"0; use one of them, or --device auto")
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"--device {name}: spade_lib trains and samples on cpu or cuda only")
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        check_device(getattr(args, "device", None) or "auto")
+    except ValueError as error:
+        return fail(str(error), code=2)
     if args.command == "train":
         return run_train(args, parser)
     if args.command == "sample":

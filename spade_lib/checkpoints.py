@@ -30,6 +30,8 @@ from safetensors.torch import save as safetensors_save
 from . import __version__
 
 FORMAT = "spade_lib-checkpoint-1"
+TEMP_SUFFIX = ".tmp"  # atomic_write_bytes writes into .<name>.<random>.tmp first
+TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX))  # tempfile.mkstemp's 8 random characters
 COLAB_DRIVE = Path("/content/drive/MyDrive")  # where Colab mounts Google Drive (drive.mount("/content/drive"))
 PathLike = Union[str, Path]
 
@@ -60,6 +62,18 @@ def list_checkpoints(folder: PathLike) -> list[Path]:
     return sorted(Path(folder).glob("step_*.json")) if Path(folder).is_dir() else []
 
 
+def checkpoints_of_run(folder: PathLike, run_id) -> list[Path]:
+    """The complete checkpoints in ``folder`` whose JSON names the run ``run_id``, oldest step first."""
+    found = []
+    for path in list_checkpoints(folder):
+        try:
+            if json.loads(path.read_text()).get("run_id") == run_id:
+                found.append(path)
+        except (OSError, ValueError, AttributeError):
+            pass  # unreadable or damaged: not known to be this run's, so never deleted
+    return found
+
+
 def find_latest(folder: PathLike) -> Path:
     """The newest checkpoint in ``folder``; a clear error when there is none."""
     found = list_checkpoints(folder)
@@ -87,8 +101,9 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
     Temporary file in the same folder (a rename across disks would not be atomic), fsync, then ``os.replace``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it 0600; the final file gets the usual mode
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -98,6 +113,26 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_folder(path.parent)
+
+
+def current_umask() -> int:
+    """The process's umask (e.g. 0o022: new files are 0644), which ``os.umask`` only tells by setting it."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+def remove_stale_temp_files(folder: PathLike) -> tuple[int, int]:
+    """Delete the temporary files that a killed ``atomic_write_bytes`` left in ``folder`` (``.<name>.<random>.tmp``,
+    up to a whole checkpoint each); returns (files, bytes) removed. Call it only when no write is under way."""
+    folder, count, freed = Path(folder), 0, 0
+    for stale in folder.glob(f".*{TEMP_SUFFIX}") if folder.is_dir() else []:
+        if not TEMP_NAME.fullmatch(stale.name):
+            continue  # a hidden .tmp file of someone else's
+        size = stale.stat().st_size
+        stale.unlink(missing_ok=True)
+        count, freed = count + 1, freed + size
+    return count, freed
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -116,7 +151,8 @@ def _fsync_folder(folder: Path) -> None:
 
 def save_checkpoint(path: PathLike, tensors: dict[str, torch.Tensor], state: dict, keep: int = 2) -> Path:
     """Save ``tensors`` and the JSON-able ``state`` as the checkpoint ``path`` (a ``.json`` name, see
-    ``checkpoint_path``), then delete all but the ``keep`` newest checkpoints of the folder. Returns ``path``."""
+    ``checkpoint_path``), then delete all but the ``keep`` newest checkpoints of the same run (the same
+    ``state["run_id"]``; checkpoints of other runs in the folder are never deleted). Returns ``path``."""
     path = Path(path).with_suffix(".json")
     tensor_file = path.with_suffix(".safetensors")
     data = safetensors_save({name: t.detach().cpu().contiguous() for name, t in tensors.items()})
@@ -125,7 +161,7 @@ def save_checkpoint(path: PathLike, tensors: dict[str, torch.Tensor], state: dic
     atomic_write_bytes(tensor_file, data)
     atomic_write_bytes(path, json.dumps({**header, **state}, indent=1).encode())  # last: marks it complete
     if keep > 0:
-        for old in list_checkpoints(path.parent)[:-keep]:
+        for old in checkpoints_of_run(path.parent, state.get("run_id"))[:-keep]:
             old.unlink()  # the JSON first: a checkpoint without it is incomplete, never "latest"
             old.with_suffix(".safetensors").unlink(missing_ok=True)
     return path
@@ -146,12 +182,28 @@ def read_state(path: PathLike, check_version: bool = True) -> dict:
         raise CheckpointError(f"checkpoint {path} is not valid JSON (truncated or corrupted?): {error}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a spade_lib checkpoint (no \"format\": \"{FORMAT}\" in it)")
+    check_fields(state, HEADER_FIELDS, path)
     if check_version and state["spade_lib_version"] != __version__:
         raise CheckpointError(
             f"checkpoint {path} was written by spade_lib {state['spade_lib_version']}, this is spade_lib "
             f"{__version__}: weights and training state may not mean the same. Use the matching version, or "
             f"load it with check_version=False if you know the two agree")
     return state
+
+
+HEADER_FIELDS = {"spade_lib_version": str, "tensors_file": str, "tensors_bytes": int, "tensors_sha256": str}
+
+
+def check_fields(state: dict, fields: dict[str, type], path: PathLike) -> None:
+    """A CheckpointError naming the first of ``fields`` (name -> type) that ``state`` lacks or holds with another
+    type: a checkpoint edited by hand or damaged would otherwise fail later with a KeyError or TypeError."""
+    for name, kind in fields.items():
+        value = state.get(name)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            found = "is missing" if name not in state else f"is {type(value).__name__} {value!r:.40}"
+            raise CheckpointError(f"checkpoint {path}: field {name!r} {found}, expected {kind.__name__} (was "
+                                  f"the file edited or damaged?). Use another checkpoint of the run (an earlier "
+                                  f"step_*.json), or start a new run")
 
 
 def load_checkpoint(path: PathLike, check_version: bool = True) -> tuple[dict[str, torch.Tensor], dict]:

@@ -76,11 +76,14 @@ class SPADEGenerator(nn.Module):
         spade_hidden, spade_kernel_size, norm: SPADE's hidden width, conv kernel, and parameter-free norm
             ("batch" or "instance").
         spectral_norm: spectral norm on the residual blocks' convs (official: yes).
+        instance_edges: the last label channel is the instance-edge map (official: unless ``--no_instance``);
+            plain class ids are then refused, since they carry no edges (use ``make_segmap`` with instances).
     """
 
     def __init__(self, label_channels: int, width: int = 256, aspect_ratio: float = 1.0, upsampling: str = "normal",
                  ngf: int = 64, use_vae: bool = False, z_dim: int = 256, spade_hidden: int = 128,
-                 spade_kernel_size: int = 3, norm: str = "batch", spectral_norm: bool = True):
+                 spade_kernel_size: int = 3, norm: str = "batch", spectral_norm: bool = True,
+                 instance_edges: bool = False):
         super().__init__()
         if upsampling not in NUM_UPSAMPLINGS:
             raise ValueError(f"upsampling must be one of {list(NUM_UPSAMPLINGS)}, got {upsampling!r}")
@@ -95,6 +98,7 @@ class SPADEGenerator(nn.Module):
             raise ValueError(f"aspect_ratio {aspect_ratio} leaves no rows at width {width}: use a larger width")
         self.width, self.height = width, self.sh * 2 ** num_up
         self.label_channels, self.upsampling, self.use_vae, self.z_dim = label_channels, upsampling, use_vae, z_dim
+        self.instance_edges = instance_edges
         nf = ngf
 
         if use_vae:
@@ -121,7 +125,7 @@ class SPADEGenerator(nn.Module):
         z: (N, z_dim) style, with ``use_vae`` only (drawn from N(0, I) when not given). Returns (N, 3, H, W) in
         [-1, 1]. Shape comments: 256x256 "normal", nf = ngf, start grid (sh, sw) = (8, 8)."""
         device = self.conv_img.weight.device
-        n, _, _ = check_segmap(segmap, self.label_channels, device, size=(self.height, self.width))
+        n, _, _ = check_segmap(segmap, self.label_channels, device, (self.height, self.width), self.instance_edges)
         if self.use_vae:
             if z is None:
                 z = torch.randn(n, self.z_dim, device=device, dtype=self.fc.weight.dtype)

@@ -18,8 +18,9 @@ import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
 
-def check_labels(labels: torch.Tensor, num_classes: int, name: str = "label map") -> None:
-    """Raise a ValueError that names the problem and its fix, before any kernel fails with an index error."""
+def check_labels(labels: torch.Tensor, num_classes: int, name: str = "label map") -> torch.Tensor:
+    """The ids as torch.long (every integer dtype is accepted, e.g. the uint8 of ``np.array(Image.open(...))``,
+    and cast once here); a ValueError that names the problem and its fix, before any kernel fails."""
     if not isinstance(labels, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of class ids, got {type(labels).__name__}")
     if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
@@ -30,11 +31,12 @@ def check_labels(labels: torch.Tensor, num_classes: int, name: str = "label map"
         raise ValueError(
             f"{name} must have shape (N, H, W) (batch, height, width), got {tuple(labels.shape)}. "
             f"Use labels[None] for a single map, or labels[:, 0] if it has a channel dimension of 1.")
+    labels = labels.long()  # scatter and gather index with int64; no copy when the ids are long already
     if labels.numel() == 0:
-        return
+        return labels
     smallest, largest = torch.aminmax(labels)
     if smallest >= 0 and largest < num_classes:
-        return  # one pass over the map in the usual case; name the bad ids below otherwise
+        return labels  # one pass over the map in the usual case; name the bad ids below otherwise
     bad = labels[(labels < 0) | (labels >= num_classes)]
     if bad.numel():
         ids = torch.unique(bad).tolist()
@@ -43,12 +45,12 @@ def check_labels(labels: torch.Tensor, num_classes: int, name: str = "label map"
         raise ValueError(
             f"{name} holds class ids {shown} outside the valid range [0, {num_classes}){hint}. "
             f"Remap them, or build the model with more classes.")
+    return labels
 
 
 def one_hot(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     """(N, H, W) integer ids -> (N, num_classes, H, W) float one-hot map, as the official code builds it."""
-    check_labels(labels, num_classes)
-    return _one_hot_of_checked(labels, num_classes)
+    return _one_hot_of_checked(check_labels(labels, num_classes), num_classes)
 
 
 def _one_hot_of_checked(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -87,12 +89,12 @@ class LabelMap:
     ``LabelMap(labels, num_classes, edges).one_hot()`` equals the official input
     ``cat(one_hot(labels), edges)`` with ``channels = num_classes + (edges is not None)`` channels."""
 
-    labels: torch.Tensor  # (N, H, W) long, ids in [0, num_classes)
+    labels: torch.Tensor  # (N, H, W) ids in [0, num_classes), any integer dtype (stored as long)
     num_classes: int
     edges: Optional[torch.Tensor] = None  # (N, H, W) float in {0, 1}, or None
 
     def __post_init__(self):
-        check_labels(self.labels, self.num_classes)
+        self.labels = check_labels(self.labels, self.num_classes)
         if self.edges is not None and self.edges.shape != self.labels.shape:
             raise ValueError(f"edges have shape {tuple(self.edges.shape)} but labels {tuple(self.labels.shape)}; "
                              f"they must match (make edges with spade_lib.labels.instance_edges(instances))")
@@ -222,8 +224,9 @@ def dense_segmap(segmap: Segmap, label_channels: int, size: Tuple[int, int]) -> 
 
 
 def check_segmap(segmap: Segmap, label_channels: int, device: torch.device,
-                 size: Optional[Tuple[int, int]] = None) -> Tuple[int, int, int]:
-    """Check a segmap against a model before any kernel runs; return its (N, H, W).
+                 size: Optional[Tuple[int, int]] = None, instance_edges: bool = False) -> Tuple[int, int, int]:
+    """Check a segmap against a model before any kernel runs; return its (N, H, W). ``instance_edges``: the
+    model's last label channel is the instance-edge map, which plain class ids cannot fill.
 
     Raises errors that say what to do: wrong type, shape, device, channel count, size, or class id."""
     if isinstance(segmap, LabelMap):
@@ -234,6 +237,11 @@ def check_segmap(segmap: Segmap, label_channels: int, device: torch.device,
                              f"for class ids use a long (N, H, W) tensor or a spade_lib.labels.LabelMap")
         tensor, channels = segmap, segmap.shape[1]
     elif isinstance(segmap, torch.Tensor):
+        if instance_edges:  # else id label_channels - 1 would be read as the edge channel, and no edges given
+            raise ValueError(
+                f"this model's label channels are {label_channels - 1} classes + the instance-edge map, and plain "
+                f"class ids carry no edges: pass make_segmap(ids, {label_channels - 1}, instances) "
+                f"(spade_lib.labels; instances=ids makes each region of a class one instance)")
         tensor, channels = segmap, label_channels  # class ids: checked below, once on the right device
     else:
         raise TypeError(f"segmap must be a tensor or a spade_lib.labels.LabelMap, got {type(segmap).__name__}")

@@ -5,9 +5,13 @@ Official code: NVlabs/SPADE, ``models/networks/base_network.py`` (``init_weights
 ``models/networks/normalization.py`` (``spectral_norm``); Miyato et al., "Spectral Normalization for Generative
 Adversarial Networks", ICLR 2018.
 """
+from typing import Optional
+
 import torch
 import torch.nn as nn
 from torch.nn.utils import parametrizations, parametrize
+
+from .modes import progress
 
 
 def init_weights(module: nn.Module, gain: float = 0.02) -> None:
@@ -40,6 +44,10 @@ def add_spectral_norm(module: nn.Module) -> nn.Module:
     return parametrizations.spectral_norm(module, n_power_iterations=1)
 
 
-def batched(tensor: torch.Tensor, batch_size: int = 100):
-    """Consecutive slices of at most ``batch_size`` along the first dimension."""
-    return (tensor[i:i + batch_size] for i in range(0, len(tensor), batch_size))
+def batched(tensor: torch.Tensor, batch_size: int = 100, desc: Optional[str] = None):
+    """Consecutive slices of at most ``batch_size`` along the first dimension; with ``desc``, under a progress
+    bar of that name (``spade_lib.modes.progress``: 2000 images take minutes on a CPU)."""
+    starts = range(0, len(tensor), batch_size)
+    if desc is not None:
+        starts = progress(starts, desc=desc, unit="batch", leave=False)
+    return (tensor[i:i + batch_size] for i in starts)

@@ -127,7 +127,7 @@ def confusion_matrix(segmenter: Segmenter, images: torch.Tensor, labels: torch.T
     """(C, C) counts: entry [true, predicted] over every pixel of every image."""
     classes = segmenter.num_classes
     counts = torch.zeros(classes * classes, dtype=torch.long)
-    for image_batch, label_batch in zip(batched(images), batched(labels)):
+    for image_batch, label_batch in zip(batched(images, desc="label alignment"), batched(labels)):
         predicted = segmenter(image_batch).argmax(1)
         counts += torch.bincount((label_batch * classes + predicted).flatten(), minlength=classes * classes)
     return counts.view(classes, classes)
@@ -164,7 +164,7 @@ def feature_vectors(segmenter: Segmenter, images: torch.Tensor, inception_weight
     """``{"segmenter": (N, 4w) mean-pooled deep features, "texture": (N, w(w+1)/2) first-layer Gram matrices}``,
     and ``"inception"`` (N, 2048), FID's own features, when a path to its weights is given (spade_lib.inception)."""
     parts = {"segmenter": [], "texture": []}
-    for batch in batched(images):
+    for batch in batched(images, desc="features"):
         features = segmenter.features(batch)
         parts["segmenter"].append(features["deep"].mean((2, 3)))
         parts["texture"].append(gram_features(features["early"]))
@@ -223,7 +223,7 @@ def two_sample_accuracy(real_train: torch.Tensor, fake_train: torch.Tensor, real
     images = torch.cat([real_train, fake_train])
     targets = torch.cat([torch.ones(len(real_train)), torch.zeros(len(fake_train))])
     best, epochs_without_progress = float("inf"), 0
-    for _ in range(max_epochs):
+    for _ in progress(range(max_epochs), desc="two-sample classifier", unit="epoch", leave=False):
         epoch_loss = 0.0
         for batch in torch.randperm(len(images)).split(64):
             flip = torch.rand(len(batch)) < 0.5
@@ -308,7 +308,7 @@ def generate_for(generator, encoder, labels: torch.Tensor, instances: torch.Tens
     """Images for every label map, z drawn from N(0, I) with a fixed seed."""
     torch.manual_seed(seed)
     return torch.cat([generate_images(generator, encoder, l, i)
-                      for l, i in zip(batched(labels, batch_size), batched(instances, batch_size))])
+                      for l, i in zip(batched(labels, batch_size, desc="generating"), batched(instances, batch_size))])
 
 
 def real_ceilings(segmenter: Segmenter, sets: EvaluationSets, seed: int = 0, inception_weights=None) -> dict:

@@ -110,7 +110,7 @@ class TrainConfig:
     sample_every: int = option(500, "save a sample grid (label | real | generated) every this many steps",
                                minimum=1)
     log_every: int = option(10, "add the mean losses to the history every this many steps", minimum=1)
-    keep_checkpoints: int = option(2, "how many of the newest checkpoints to keep (0: all)", minimum=0)
+    keep_checkpoints: int = option(2, "how many of the run's newest checkpoints to keep (0: all)", minimum=0)
     progress: bool = option(True, "show a progress bar")
 
     def __post_init__(self):
@@ -131,7 +131,7 @@ PRESETS = {
     # the official recipe (paper Sec. 4 and Appendix A; NVlabs/SPADE options/*.py) on Landscapes at 256x256: a
     # multi-GPU job
     "official": TrainConfig(),
-    # 2 CPU cores, an hour or two: 64x64 with the style encoder; SPADE's hidden width 32 instead of 128 (12 classes
+    # 2 CPU cores, about an hour (56 minutes measured, README): 64x64 with the style encoder; SPADE's hidden width 32 instead of 128 (12 classes
     # need no more, and it halves the time); no VGG (a 548 MB download, and slow on a CPU). One thread: measured
     # 8-18 images/s on 2 shared cores, where two threads gave 2-11.
     "classroom": TrainConfig(
@@ -146,11 +146,19 @@ PRESETS = {
 
 
 def config_from_dict(values: dict, where: str = "the given values") -> TrainConfig:
-    """A TrainConfig from ``asdict(config)``, e.g. a checkpoint's; unknown fields raise a clear error."""
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(values) - known)
+    """A TrainConfig from ``asdict(config)``, e.g. a checkpoint's; unknown or wrong-typed fields raise a clear
+    error (an int is a float too)."""
+    if not isinstance(values, dict):
+        raise ValueError(f"{where}: its config is a {type(values).__name__}, not a mapping of settings")
+    types = {f.name: f.type for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(values) - set(types))
     if unknown:
         raise ValueError(f"{where} has config fields this spade_lib does not know: {', '.join(unknown)}")
+    for name, value in values.items():
+        allowed = (int, float) if types[name] is float else types[name]
+        if not isinstance(value, allowed) or (isinstance(value, bool) and types[name] is not bool):
+            raise ValueError(f"{where}: config field {name!r} is {type(value).__name__} {value!r:.40}, expected "
+                             f"{types[name].__name__} (was the file edited?)")
     return TrainConfig(**values)
 
 
@@ -171,7 +179,7 @@ def segmap_channels(config: TrainConfig) -> int:
 def build_generator(config: TrainConfig) -> SPADEGenerator:
     return SPADEGenerator(segmap_channels(config), width=config.size, upsampling=config.upsampling, ngf=config.ngf,
                           use_vae=config.use_vae, z_dim=config.z_dim, spade_hidden=config.spade_hidden,
-                          norm=config.norm)
+                          norm=config.norm, instance_edges=config.instance_edges)
 
 
 def build_discriminator(config: TrainConfig) -> MultiscaleDiscriminator:
@@ -209,12 +217,27 @@ def generate(generator: SPADEGenerator, encoder: Optional[StyleEncoder], segmap,
     """Images (N, 3, H, W) in [-1, 1] for ``segmap``, in eval mode.
 
     With the VAE: the style of ``style_images`` (N, 3, H, W) through the encoder, z = mu (the most likely style)
-    or, with ``sample_style``, z drawn from N(mu, sigma^2); without style images, z drawn from N(0, I)."""
+    or, with ``sample_style``, z drawn from N(mu, sigma^2); without style images, z drawn from N(0, I).
+    Style images are floats in [-1, 1] or uint8 0..255 (converted, see ``style_pixels``)."""
     with evaluating(generator, encoder):
         if not generator.use_vae or style_images is None:
             return generator(segmap)  # with the VAE: z ~ N(0, I), drawn by the generator
-        mu, logvar = encoder(style_images.to(next(encoder.parameters()).device))
+        mu, logvar = encoder(style_pixels(style_images).to(next(encoder.parameters()).device))
         return generator(segmap, reparameterize(mu, logvar) if sample_style else mu)
+
+
+def style_pixels(images: torch.Tensor) -> torch.Tensor:
+    """Style images as the encoder takes them, floats in [-1, 1]: uint8 0..255 (``np.array(Image.open(...))``,
+    moved to (N, 3, H, W)) become x / 127.5 - 1; floats outside [-1, 1] (0..255 floats) are refused."""
+    if images.dtype == torch.uint8:
+        return images.float() / 127.5 - 1
+    if not images.is_floating_point():
+        raise ValueError(f"style images have dtype {images.dtype}: give floats in [-1, 1] or uint8 0..255")
+    smallest, largest = torch.aminmax(images.detach())
+    if smallest < -1.001 or largest > 1.001:  # a little slack for rounding
+        raise ValueError(f"style images hold values from {float(smallest):.3g} to {float(largest):.3g}, but float "
+                         f"images must be in [-1, 1]: for 0..255 pixels use images / 127.5 - 1, or pass uint8")
+    return images
 
 
 def save_grid(path, labels: torch.Tensor, columns: list[torch.Tensor]) -> Path:

@@ -25,9 +25,11 @@ an uninterrupted one.
 import contextlib
 import copy
 import functools
+import json
 import signal
 import threading
 import time
+import uuid
 import warnings
 from dataclasses import asdict
 from pathlib import Path
@@ -138,7 +140,19 @@ def doubled(segmap: LabelMap) -> LabelMap:
 
 
 class NonFiniteLossError(FloatingPointError):
-    """A loss became NaN or infinite; the message names the loss and the step."""
+    """A loss, weight or optimizer state became NaN or infinite; the message names it, the step and the last
+    good checkpoint."""
+
+
+# Settings a resumed run may change: where and how often it writes, the hardware, and how far it trains. A larger
+# ``steps`` extends a run (a finished one too); the learning-rate decay (decay_fraction of the steps) then
+# follows the new length from the current step on. Every other setting defines the model or its training math.
+RESUMABLE_CHANGES = BOOKKEEPING_FIELDS + ("steps",)
+
+# The JSON fields of a Trainer checkpoint, beyond the header that spade_lib.checkpoints checks
+TRAINER_STATE_FIELDS = {"step": int, "config": dict, "world_size": int, "perceptual_loss": bool,
+                        "optimizers": dict, "schedulers": dict, "grad_scalers": dict, "rng": dict, "history": list,
+                        "losses_since_last_log": dict}
 
 
 class Trainer:
@@ -185,6 +199,7 @@ class Trainer:
             torch.manual_seed(config.seed + self.rank)  # each process draws its own noise
         self.step, self.history, self.meter, self.stop_reason = 0, [], LossMeter(), None
         self.last_checkpoint, self.last_saved_step = None, None
+        self.run_id = uuid.uuid4().hex  # names this run's checkpoints: pruning never deletes another run's
         self.dataset = Landscapes(size=config.size, length=config.dataset_size)
 
     # --- set-up -------------------------------------------------------------------------------------------------
@@ -306,7 +321,15 @@ class Trainer:
 
         Every ``save_every`` steps, at the end, and when stopped (Ctrl-C, SIGTERM, or KeyboardInterrupt raised by
         ``callback(trainer, losses)``, called after every step) a checkpoint is saved; the current step always
-        finishes first. A NaN or Inf loss raises NonFiniteLossError and keeps the last good checkpoint."""
+        finishes first. A NaN or Inf loss, or NaN or Inf weights or optimizer state at a save, raise
+        NonFiniteLossError and keep the last good checkpoint. Every run ends with a checkpoint, the loss history
+        (``history.json``) and a sample grid of its last step.
+
+        A new run into a folder that holds another run's checkpoints writes beside them (a checkpoint of the same
+        step replaces that run's; older ones of the other run are never pruned): ``python -m spade_lib train``
+        refuses it; in Python, check ``checkpoints.list_checkpoints(trainer.checkpoint_dir)`` first (lesson 08)."""
+        if self.rank == 0:
+            self.remove_stale_temp_files()
         bar = modes.progress(total=self.config.steps, initial=self.step, desc="training", unit="step",
                        enabled=self.config.progress and self.rank == 0)
         self.stop_reason, in_step = None, False
@@ -334,6 +357,8 @@ class Trainer:
             bar.close()
         if self.last_saved_step != self.step:
             self.save()
+        if self.rank == 0 and not self.sample_path().is_file():
+            self.save_samples()  # every run, however short, ends with a grid of its last step
         if self.stop_reason and self.rank == 0:
             print(f"Stopped by {self.stop_reason} after step {self.step}; checkpoint saved: {self.last_checkpoint}. "
                   f"Resume with --resume latest (or Trainer.load).")
@@ -341,7 +366,7 @@ class Trainer:
 
     def after_step(self) -> None:
         """Log the mean losses, save a sample grid and a checkpoint when their step comes."""
-        if self.step % self.config.log_every == 0:
+        if self.step % self.config.log_every == 0 or self.step == self.config.steps:  # the last step too
             self.history.append({"step": self.step, **self.meter.means()})
             self.meter.reset()
         if self.step % self.config.sample_every == 0 and self.rank == 0:
@@ -382,14 +407,38 @@ class Trainer:
         return run_dir(self.config) / "checkpoints"
 
     def save(self) -> Optional[Path]:
-        """Write a checkpoint of the current step (process 0 writes; all processes must call it). Returns its path."""
+        """Write a checkpoint of the current step and the loss history ``history.json`` (process 0 writes; all
+        processes must call it). Returns its path. NaN or Inf anywhere in it: NonFiniteLossError, nothing written."""
         tensors, state = self.state()
+        self.check_finite(tensors)  # every process holds the same weights: all raise together
         self.last_saved_step = self.step
         if self.rank != 0:
             return None
         path = checkpoints.checkpoint_path(self.checkpoint_dir, self.step)
         self.last_checkpoint = checkpoints.save_checkpoint(path, tensors, state, keep=self.config.keep_checkpoints)
+        checkpoints.atomic_write_bytes(run_dir(self.config) / "history.json", json.dumps(self.history).encode())
         return self.last_checkpoint
+
+    def check_finite(self, tensors: dict[str, torch.Tensor]) -> None:
+        """A NonFiniteLossError naming the weights, buffers or optimizer moments that hold NaN or Inf.
+
+        An infinite gradient leaves every loss of its step finite but turns Adam's moments and then the weights
+        into NaN; such a checkpoint must never be written, nor called good."""
+        bad = [name for name, t in tensors.items() if t.is_floating_point() and not torch.isfinite(t).all()]
+        if bad:
+            shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+            raise NonFiniteLossError(
+                f"at step {self.step} {shown} hold NaN or Inf (an infinite gradient?): training stopped, this "
+                f"step's checkpoint NOT written. Last good checkpoint: {self.last_checkpoint or 'none saved yet'}. "
+                f"Try a lower learning rate (--lr), amp off (--no-amp), or another seed")
+
+    def remove_stale_temp_files(self) -> None:
+        """Delete what a killed checkpoint or grid write left behind (``.*.tmp``, up to a checkpoint's size each)."""
+        folders = (run_dir(self.config), self.checkpoint_dir, run_dir(self.config) / "samples")
+        count, freed = map(sum, zip(*(checkpoints.remove_stale_temp_files(folder) for folder in folders)))
+        if count:
+            print(f"removed {count} unfinished temporary file{'s' if count > 1 else ''} of an interrupted write "
+                  f"from {run_dir(self.config)}: {freed / 1e6:.1f} MB freed")
 
     def state(self) -> tuple[dict[str, torch.Tensor], dict]:
         """Everything to resume exactly: (tensors, JSON-able state)."""
@@ -401,7 +450,7 @@ class Trainer:
             tensors.update(moments)
         rng_tensors, rng = checkpoints.rng_state()
         tensors.update(self.gather_rng(rng_tensors))
-        state = {"step": self.step, "config": asdict(self.config), "world_size": self.world_size,
+        state = {"step": self.step, "run_id": self.run_id, "config": asdict(self.config), "world_size": self.world_size,
                  "perceptual_loss": self.vgg is not None, "optimizers": optimizers,
                  "schedulers": {name: s.state_dict() for name, s in self.schedulers.items()},
                  "grad_scalers": {name: s.state_dict() for name, s in self.scalers.items()},
@@ -424,10 +473,19 @@ class Trainer:
 
     def load(self, path) -> Path:
         """Resume from a checkpoint (its path, a folder, or "latest" for this run's newest): weights, optimizers,
-        schedulers, RNG states, step and history. The config must match, except ``BOOKKEEPING_FIELDS``."""
+        schedulers, RNG states, step and history. The config must match, except ``RESUMABLE_CHANGES``."""
         path = checkpoints.find_latest(self.checkpoint_dir) if str(path) == "latest" else checkpoints.resolve(path)
         tensors, state = checkpoints.load_checkpoint(path)
-        checkpoints.check_same(state["config"], asdict(self.config), path, ignore=BOOKKEEPING_FIELDS)
+        checkpoints.check_fields(state, TRAINER_STATE_FIELDS, path)
+        checkpoints.check_fields(state["config"], {"steps": int}, path)
+        if not 0 <= state["step"] <= state["config"]["steps"]:
+            raise checkpoints.CheckpointError(f"checkpoint {path}: step {state['step']} is outside 0.."
+                                              f"{state['config']['steps']}, the run's steps (was the file edited?); "
+                                              f"use another checkpoint")
+        checkpoints.check_same(state["config"], asdict(self.config), path, ignore=RESUMABLE_CHANGES)
+        if state["step"] > self.config.steps:
+            raise checkpoints.CheckpointError(f"checkpoint {path} is at step {state['step']}, past this run's "
+                                              f"{self.config.steps} steps: give more steps (--steps) to go on")
         if state["perceptual_loss"] != (self.vgg is not None):
             checkpoints.check_same({"perceptual loss in use": state["perceptual_loss"]},
                                    {"perceptual loss in use": self.vgg is not None}, path, what="loss")
@@ -438,11 +496,15 @@ class Trainer:
                                                                   f"optimizer/{name}"))
             self.schedulers[name].load_state_dict(state["schedulers"][name])
             self.scalers[name].load_state_dict(state["grad_scalers"][name])
+            for group in optimizer.param_groups:  # this step's rate: the saved one, unless --steps changed
+                group["lr"] = group["initial_lr"] * decay_factor(state["step"], self.config.steps,
+                                                                 self.config.decay_fraction)
         self.restore_rng(tensors, state, path)
         unlogged = state["losses_since_last_log"]
         self.meter.sums, self.meter.count = unlogged["sums"], unlogged["count"]
         self.step, self.history, self.last_checkpoint, self.last_saved_step = \
             state["step"], state["history"], path, state["step"]
+        self.run_id = state.get("run_id")  # its checkpoints are this run's: pruned as they would have been
         return path
 
     def restore_rng(self, tensors: dict[str, torch.Tensor], state: dict, path: Path) -> None:
@@ -467,8 +529,11 @@ class Trainer:
         segmap, real = to_segmap(batch, self.config, self.device), batch["image"].to(self.device)
         generator = self.generator_ema if self.generator_ema is not None else self.generator
         fake = generate(generator, self.encoder, segmap, style_images=real)
-        path = run_dir(self.config) / "samples" / f"step_{self.step:07d}.png"
-        return save_grid(path, batch["label"], [real, fake])
+        return save_grid(self.sample_path(), batch["label"], [real, fake])
+
+    def sample_path(self) -> Path:
+        """``samples/step_0000300.png``: the sample grid of the current step."""
+        return run_dir(self.config) / "samples" / f"step_{self.step:07d}.png"
 
 
 class LossMeter:

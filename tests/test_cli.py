@@ -59,7 +59,7 @@ def test_resume_with_other_settings_names_the_field(run, capsys):
     code = main(["train", "--preset", "classroom", *TINY, "--ngf", "4", "--steps", "2", "--out", str(run),
                  "--resume", "latest"])
     assert code == 1
-    assert "ngf: checkpoint 8, now 4" in capsys.readouterr().err
+    assert "--ngf 4 (the checkpoint has 8)" in capsys.readouterr().err
 
 
 def test_sample_from_the_dataset_in_a_style(run, tmp_path):
