@@ -139,11 +139,11 @@ def test_sync_is_idempotent_and_repairs_a_stale_setup_cell(tmp_path):
 
     copy = tmp_path / LESSONS[0].name
     copy.write_text(LESSONS[0].read_text())
-    assert notebook_tools.sync([copy]) == []
+    assert notebook_tools.sync([copy], readme=None) == []
     nb = nbformat.read(copy, as_version=4)
     nb.cells[1].source = nb.cells[1].source.replace(RELEASE, "v0.0.0-old")
     nbformat.write(nb, copy)
-    assert notebook_tools.sync([copy]) == [copy]
+    assert notebook_tools.sync([copy], readme=None) == [copy]
     assert nbformat.read(copy, as_version=4).cells[1].source == notebook_tools.setup_cell_source()
 
 
