@@ -5,6 +5,7 @@
     python3 course.py test       # set up .venv if needed, then run the whole test suite (quick mode)
     python3 course.py execute    # re-run notebooks in default mode and store their outputs (authors)
     python3 course.py sync       # rewrite every notebook's badge and setup cell from spade_lib/release.py
+    python3 course.py release 0.1.1   # on a clean main: set the version, sync, check, commit, tag (no push)
 
 Only the Python standard library is used here, so this file runs on a fresh machine (Python 3.10+).
 """
@@ -102,6 +103,9 @@ def main(argv):
     if command == "sync":
         ensure_environment()
         return run_in_venv(["-m", "spade_lib.notebook_tools", "sync", *rest])
+    if command == "release":
+        ensure_environment()
+        return run_in_venv(["-m", "spade_lib.release", *rest])
     print(__doc__)
     return 0 if command in ("help", "-h", "--help") else 2
 

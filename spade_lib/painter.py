@@ -24,10 +24,20 @@ import colorsys
 import time
 from pathlib import Path
 
-import anywidget
 import numpy as np
 import torch
 import traitlets
+
+try:  # only the widget needs anywidget (the course extra); the numpy LabelCanvas and its helpers work without it
+    from anywidget import AnyWidget
+except ModuleNotFoundError as missing_anywidget:
+    ANYWIDGET_MISSING = f"Painter needs anywidget ({missing_anywidget}): pip install 'spade_lib[course]'"
+
+    class AnyWidget:
+        """Stands in for anywidget.AnyWidget where it is not installed: making a Painter says how to install it."""
+
+        def __new__(cls, *args, **kwargs):
+            raise ModuleNotFoundError(ANYWIDGET_MISSING)
 
 from .checkpoints import CheckpointError
 from .labels import check_labels, label_png_bytes, make_segmap, read_label_png, resize_labels
@@ -244,7 +254,7 @@ def hex_colours(palette) -> list:
     return [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in np.asarray(palette, np.uint8).tolist()]
 
 
-class Painter(anywidget.AnyWidget):
+class Painter(AnyWidget):
     """The painting demo in one cell: palette, brush, fill, undo, redo, clear, random layout, style controls, load
     and save, and the generated image beside the canvas.
 

@@ -139,14 +139,37 @@ def test_sync_is_idempotent_and_repairs_a_stale_setup_cell(tmp_path):
 
     copy = tmp_path / LESSONS[0].name
     copy.write_text(LESSONS[0].read_text())
-    assert notebook_tools.sync([copy]) == []
+    assert notebook_tools.sync([copy], readme=None) == []
     nb = nbformat.read(copy, as_version=4)
     nb.cells[1].source = nb.cells[1].source.replace(RELEASE, "v0.0.0-old")
     nbformat.write(nb, copy)
-    assert notebook_tools.sync([copy]) == [copy]
+    assert notebook_tools.sync([copy], readme=None) == [copy]
     assert nbformat.read(copy, as_version=4).cells[1].source == notebook_tools.setup_cell_source()
 
 
 def test_course_script_shows_help_without_a_venv():
     result = subprocess.run([sys.executable, str(ROOT / "course.py"), "help"], capture_output=True, text=True)
     assert result.returncode == 0 and "course.py lab" in result.stdout and "course.py test" in result.stdout
+
+
+def test_lesson_08_quick_mode_writes_small_checkpoints(tmp_path, monkeypatch):
+    """CI runs lesson 08 in quick mode: its training run must use TINY's network and keep one checkpoint (the
+    classroom preset's checkpoint is 123 MB)."""
+    import dataclasses
+    import os
+
+    import nbformat
+
+    from spade_lib import training
+
+    monkeypatch.setenv("SPADE_QUICK", "1")
+    cells = [c.source for c in nbformat.read(ROOT / "notebooks/08_training.ipynb", as_version=4).cells
+             if c.cell_type == "code"]
+    namespace = {"spade_lib": spade_lib, "torch": torch, "DEVICE": torch.device("cpu")}
+    for marker in ("TINY = training.TrainConfig", "config = dataclasses.replace(training.PRESETS[PRESET]"):
+        exec(next(source for source in cells if marker in source), namespace)
+    config = dataclasses.replace(namespace["config"], steps=1, out=str(tmp_path / "run"), progress=False)
+    assert config.keep_checkpoints == 1
+    training.Trainer(config).fit()
+    sizes = [os.path.getsize(path) for path in (tmp_path / "run").rglob("*.safetensors")]
+    assert len(sizes) == 1 and sizes[0] < 12e6, f"{sizes} bytes"
