@@ -384,6 +384,7 @@ class Trainer:
         self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
                            for name, optimizer in self.optimizers.items()}
         self.amp_dtype = mixed_precision_dtype(config.amp, self.device)
+        self.weight_dtype = next(self.generator.parameters()).dtype  # float32 (float64 in a test): the losses' dtype
         if cuda:
             torch.backends.cudnn.benchmark = True  # the input size never changes: let cuDNN pick its fastest convs
         scaling = self.amp_dtype == torch.float16  # float16 needs loss scaling, bfloat16 (float32's range) does not
@@ -437,13 +438,18 @@ class Trainer:
         """(fake, mu, logvar): with the VAE, z = mu + eps * sigma from E(real) (reparameterization), else no z."""
         if self.E is None:
             return self.G(segmap), None, None
-        mu, logvar = self.E(real)
+        # in the weights' precision (float32) under mixed precision: in float16 or bfloat16, the KL loss's
+        # 1 + logvar - exp(logvar) cancels to rounding noise while logvar is small (it starts near 0): 2x off in bf16
+        mu, logvar = (t.to(self.weight_dtype) for t in self.E(real))
         return self.G(segmap, reparameterize(mu, logvar)), mu, logvar
 
     def discriminate(self, segmap: LabelMap, fake: torch.Tensor, real: torch.Tensor):
         """D's outputs on fake and on real, from ONE call on the concatenated batch (fake first), as the official
-        ``discriminate``: both halves see the same D, with one spectral-norm power iteration per call."""
-        return split_fake_real(self.D(doubled(segmap), torch.cat([fake, real])))
+        ``discriminate``: both halves see the same D, with one spectral-norm power iteration per call. In the
+        weights' precision under mixed precision, so that the losses are means of float32 values (bfloat16 keeps
+        3 digits)."""
+        outputs = self.D(doubled(segmap), torch.cat([fake, real]))
+        return split_fake_real([[feature.to(self.weight_dtype) for feature in scale] for scale in outputs])
 
     def generator_step(self, segmap: LabelMap, real: torch.Tensor) -> dict[str, float]:
         with self.autocast(), frozen(self.D):
