@@ -14,7 +14,8 @@ is one of the facts in REFERENCE.md, "Losses and training". One training step do
 
 Around the step: Adam with TTUR, linear learning-rate decay at the end, an optional EMA of the generator, mixed
 precision (float16 on CUDA, bfloat16 on CPUs that have it), DistributedDataParallel under ``torchrun``, a NaN
-guard, progress bar, loss history, sample grids, and checkpoints (``spade_lib.checkpoints``) that make a resumed run identical to an uninterrupted one.
+guard, progress bar, loss history, sample grids, and checkpoints (``spade_lib.checkpoints``) that make a resumed
+run identical to an uninterrupted one.
 
     >>> trainer = Trainer(PRESETS["classroom"])
     >>> history = trainer.fit()
