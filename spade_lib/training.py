@@ -14,9 +14,9 @@ One training step does what the official trainer does:
    and real, again in one call.
 
 Around the step: Adam with TTUR, linear learning-rate decay at the end, an optional EMA of the generator, mixed
-precision on CUDA, DistributedDataParallel under ``torchrun`` (``spade_lib.distributed``), a NaN guard, progress
-bar, loss history, sample grids, and checkpoints (``spade_lib.checkpoints``) that make a resumed run identical to
-an uninterrupted one.
+precision (float16 on CUDA, bfloat16 on CPUs that have it), DistributedDataParallel under ``torchrun``
+(``spade_lib.distributed``), a NaN guard, progress bar, loss history, sample grids, and checkpoints
+(``spade_lib.checkpoints``) that make a resumed run identical to an uninterrupted one.
 
     >>> trainer = Trainer(spade_lib.models.PRESETS["classroom"])
     >>> history = trainer.fit()
@@ -39,7 +39,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader
 
 from . import checkpoints, modes
 from .distributed import frozen, init_distributed, kl_of_the_global_batch, no_buffer_sync
@@ -49,78 +49,8 @@ from .landscapes import NUM_CLASSES, Landscapes
 from .losses import LossWeights, VGGLoss, discriminator_loss_terms, generator_loss_terms, split_fake_real
 from .models import (BOOKKEEPING_FIELDS, TrainConfig, build_discriminator, build_encoder, build_generator,
                      generate, load_weights, network_weights, run_dir, save_grid)
-
-
-# -----------------------------------------------------------------------------------------------------------------
-# Optimizers, learning-rate schedule and the EMA, from the config
-
-
-def learning_rates(config: TrainConfig) -> tuple[float, float, tuple[float, float]]:
-    """(lr_G, lr_D, Adam betas) of the official recipe (paper Sec. 4; NVlabs/SPADE ``options/train_options.py``).
-
-    TTUR (Heusel et al. 2017, the official default): G at lr/2 = 1e-4, D at 2 lr = 4e-4, betas (0, 0.9) (the
-    paper's 0.999 is a typo, confirmed by the authors). Without TTUR both use lr = 2e-4 and betas (0.5, 0.999)."""
-    if config.ttur:
-        return config.lr / 2, config.lr * 2, (0.0, 0.9)
-    return config.lr, config.lr, (0.5, 0.999)
-
-
-def decay_factor(step: int, steps: int, decay_fraction: float) -> float:
-    """The learning rate's factor at ``step``: 1, then linearly down to 0 over the last ``decay_fraction`` of the
-    steps (paper: constant for 100 epochs, then linear decay to 0 over 100; the official code decays once per
-    epoch, we do it every step)."""
-    decay_steps = round(steps * decay_fraction)
-    start = steps - decay_steps
-    return 1.0 if step < start or decay_steps == 0 else (steps - step) / decay_steps
-
-
-def ema_decay(step: int, decay: float) -> float:
-    """The EMA's decay at ``step``: ``min(decay, (1 + step) / (10 + step))``, the warm-up of TensorFlow's
-    ExponentialMovingAverage, so that early samples do not show the random initial weights."""
-    return min(decay, (1 + step) / (10 + step))
-
-
-@torch.no_grad()
-def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    r"""Exponential moving average of the weights, :math:`\theta_{EMA} \leftarrow d\,\theta_{EMA} + (1 - d)\,\theta`.
-
-    Buffers (batch-norm statistics, spectral-norm vectors) are copied: averaging unit vectors would not give one."""
-    for averaged, current in zip(ema.parameters(), model.parameters()):
-        # theta_EMA <- d theta_EMA + (1 - d) theta
-        averaged.lerp_(current, 1 - decay)
-    for averaged, current in zip(ema.buffers(), model.buffers()):
-        averaged.copy_(current)
-
-
-# -----------------------------------------------------------------------------------------------------------------
-# Data: the batches of every step, fixed by (seed, step)
-
-
-class StepBatches(Sampler):
-    """The dataset indices of each step from ``start_step`` to ``steps``: a new random order every epoch, fixed by
-    (seed, epoch), so a resumed run sees exactly the batches of an uninterrupted one. Under DDP process ``rank``
-    takes its ``batch_size / world_size`` share of every global batch."""
-
-    def __init__(self, dataset_size: int, batch_size: int, seed: int, start_step: int, steps: int,
-                 rank: int = 0, world_size: int = 1):
-        self.dataset_size, self.batch_size, self.seed = dataset_size, batch_size, seed
-        self.start_step, self.steps, self.rank, self.world_size = start_step, steps, rank, world_size
-        self.epoch, self.order = None, None
-
-    def __len__(self) -> int:
-        return self.steps - self.start_step
-
-    def __iter__(self):
-        share = self.batch_size // self.world_size
-        for step in range(self.start_step, self.steps):
-            first = step * self.batch_size + self.rank * share  # position in the endless stream of samples
-            yield [self.index(position) for position in range(first, first + share)]
-
-    def index(self, position: int) -> int:
-        epoch, offset = divmod(position, self.dataset_size)
-        if epoch != self.epoch:
-            self.epoch, self.order = epoch, np.random.default_rng((self.seed, epoch)).permutation(self.dataset_size)
-        return int(self.order[offset])
+from .modes import mixed_precision_dtype
+from .schedule import StepBatches, decay_factor, ema_decay, learning_rates, update_ema
 
 
 def to_segmap(batch: dict, config: TrainConfig, device: torch.device) -> LabelMap:
@@ -191,10 +121,12 @@ class Trainer:
         factor = functools.partial(decay_factor, steps=config.steps, decay_fraction=config.decay_fraction)
         self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
                            for name, optimizer in self.optimizers.items()}
-        self.amp = config.amp and cuda
+        self.amp_dtype = mixed_precision_dtype(config.amp, self.device)
+        self.weight_dtype = next(self.generator.parameters()).dtype  # float32 (float64 in a test): the losses' dtype
         if cuda:
             torch.backends.cudnn.benchmark = True  # the input size never changes: let cuDNN pick its fastest convs
-        self.scalers = {name: torch.amp.GradScaler(self.device.type, enabled=self.amp) for name in self.optimizers}
+        scaling = self.amp_dtype == torch.float16  # float16 needs loss scaling, bfloat16 (float32's range) does not
+        self.scalers = {name: torch.amp.GradScaler(self.device.type, enabled=scaling) for name in self.optimizers}
         if self.world_size > 1:
             torch.manual_seed(config.seed + self.rank)  # each process draws its own noise
         self.step, self.history, self.meter, self.stop_reason = 0, [], LossMeter(), None
@@ -237,7 +169,7 @@ class Trainer:
         return {name: net for name, net in nets.items() if net is not None}
 
     def autocast(self):
-        return torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp)
+        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
 
     # --- one training step ----------------------------------------------------------------------------------------
 
@@ -245,13 +177,18 @@ class Trainer:
         """(fake, mu, logvar): with the VAE, z = mu + eps * sigma from E(real) (reparameterization), else no z."""
         if self.E is None:
             return self.G(segmap), None, None
-        mu, logvar = self.E(real)
+        # in the weights' precision (float32) under mixed precision: in float16 or bfloat16, the KL loss's
+        # 1 + logvar - exp(logvar) cancels to rounding noise while logvar is small (it starts near 0): 2x off in bf16
+        mu, logvar = (t.to(self.weight_dtype) for t in self.E(real))
         return self.G(segmap, reparameterize(mu, logvar)), mu, logvar
 
     def discriminate(self, segmap: LabelMap, fake: torch.Tensor, real: torch.Tensor):
         """D's outputs on fake and on real, from ONE call on the concatenated batch (fake first), as the official
-        ``discriminate``: both halves see the same D, with one spectral-norm power iteration per call."""
-        return split_fake_real(self.D(doubled(segmap), torch.cat([fake, real])))
+        ``discriminate``: both halves see the same D, with one spectral-norm power iteration per call. In the
+        weights' precision under mixed precision, so that the losses are means of float32 values (bfloat16 keeps
+        3 digits)."""
+        outputs = self.D(doubled(segmap), torch.cat([fake, real]))
+        return split_fake_real([[feature.to(self.weight_dtype) for feature in scale] for scale in outputs])
 
     def generator_step(self, segmap: LabelMap, real: torch.Tensor) -> dict[str, float]:
         with self.autocast(), frozen(self.D):
