@@ -206,6 +206,6 @@ class PairedDataset(torch.utils.data.Dataset):
         return make_segmap(label, self.num_classes, instance, contain_dontcare=self.contain_dontcare)
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}({len(self)} samples, {self.num_classes} classes"
-                f"{" + don't care" if self.contain_dontcare else ''}{' + instance edges' if self.has_instances else ''}"
-                f" = {self.label_channels} channels, {self.preprocess})")
+        extras = " + don't care" * self.contain_dontcare + " + instance edges" * self.has_instances
+        return (f"{type(self).__name__}({len(self)} samples, {self.num_classes} classes{extras} = "
+                f"{self.label_channels} channels, {self.preprocess})")
