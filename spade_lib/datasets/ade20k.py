@@ -44,7 +44,7 @@ class ADE20K(PairedDataset):
             raise ValueError(f"ADE20K split must be one of {', '.join(SPLIT_TAGS)}, got {split!r}")
         self.shift_labels = bool(shift_labels)
         tag = SPLIT_TAGS[split]
-        files = image_files(Path(root), f"ADE20K {split}", keep=lambda path: tag in path.name)
+        files = image_files(Path(root), f"ADE20K {split} (files named *{tag}*)", keep=lambda path: tag in path.name)
         labels = [path for path in files if path.suffix == ".png"]
         images = [path for path in files if path.suffix == ".jpg"]
         super().__init__(match_pairs(labels, images, what=f"ADE20K {split} ({root})"),
