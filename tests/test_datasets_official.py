@@ -210,6 +210,12 @@ def test_cityscapes_official_size_and_flip_shared_by_label_instance_and_photo(tm
     assert not torch.equal(flipped["image"], plain["image"])
 
 
+def test_cityscapes_16_bit_instances_resize_as_the_file(tmp_path):
+    ds = Cityscapes(city_root(tmp_path), preprocess=Preprocess("resize_and_crop", load_size=7, crop_size=7, flip=False))
+    official = Image.open(ds.pairs[0].instance).resize((7, 7), Image.NEAREST)  # the file as it is: mode I;16
+    np.testing.assert_array_equal(ds[0]["instance"].numpy(), np.array(official))
+
+
 def test_cityscapes_pairs_by_frame_and_can_drop_instances(tmp_path):
     city_root(tmp_path)
     city_root(tmp_path, frame="bremen_000001_000019", instance=False)

@@ -189,3 +189,15 @@ def test_bad_options_are_refused():
         Preprocess(crop_size=0)
     with pytest.raises(ValueError, match="aspect_ratio"):
         Preprocess(aspect_ratio=0)
+
+
+def test_ids_are_resized_in_the_mode_of_their_file():
+    """PIL's nearest resize of a 16-bit image (Cityscapes instance maps) picks other pixels than for 8- or 32-bit
+    ones; the official code resizes the file as it is, so 16-bit ids must be resized as 16-bit."""
+    ids = np.arange(16).reshape(4, 4)
+    preprocess, params = Preprocess("resize_and_crop", load_size=7, crop_size=7, flip=False), Params((0, 0), False)
+    for mode, dtype in (("I;16", np.uint16), ("L", np.uint8), ("I", np.int32)):
+        pil = np.array(Image.fromarray(ids.astype(dtype)).resize((7, 7), Image.NEAREST))
+        np.testing.assert_array_equal(transform_ids(ids, preprocess, params, file_mode=mode), pil)
+    sixteen, eight = (transform_ids(ids, preprocess, params, file_mode=mode) for mode in ("I;16", "L"))
+    assert (sixteen != eight).any()

@@ -101,6 +101,12 @@ def match_pairs(labels: Sequence[Path], images: Sequence[Path], instances: Optio
     return [Pair(path, image_of[k], None if instance_of is None else instance_of[k]) for k, path in label_of.items()]
 
 
+def file_mode(path: Path) -> str:
+    """The PIL mode of an image file (from its header only)."""
+    with Image.open(path) as image:
+        return image.mode
+
+
 def open_photo(path: Path) -> Image.Image:
     """A photo as a loaded PIL image; a ValueError naming the file when it is not a readable image."""
     try:
@@ -186,7 +192,8 @@ class PairedDataset(torch.utils.data.Dataset):
                              f"{pair.label} is {size[0]}x{size[1]}; they must have the same size (resize the label "
                              f"map with nearest neighbour, never with smoothing)")
         params = draw_params(self.preprocess, size, **({} if self.rng is None else {"rng": self.rng}))
-        sample = {"label": torch.from_numpy(self.map_ids(transform_ids(stored, self.preprocess, params))),
+        geometry = transform_ids(stored, self.preprocess, params, file_mode(pair.label))
+        sample = {"label": torch.from_numpy(self.map_ids(geometry)),
                   "image": image_tensor(photo, self.preprocess, params), "path": str(pair.image)}
         if pair.instance is not None:
             instance = read_label_png(pair.instance, ANY_ID, name=f"instance map {pair.instance}")
@@ -194,7 +201,8 @@ class PairedDataset(torch.utils.data.Dataset):
                 raise ValueError(f"{self.name}: instance map {pair.instance} is {instance.shape[1]}x"
                                  f"{instance.shape[0]} but its label map {pair.label} is {size[0]}x{size[1]}; "
                                  f"they must have the same size")
-            sample["instance"] = torch.from_numpy(transform_ids(instance, self.preprocess, params))
+            geometry = transform_ids(instance, self.preprocess, params, file_mode(pair.instance))
+            sample["instance"] = torch.from_numpy(geometry)
         return sample
 
     def segmap(self, batch: dict) -> LabelMap:

@@ -146,14 +146,17 @@ def round_to_multiple(image: Image.Image, base: int, resample) -> Image.Image:
     return image.resize((new_w, new_h), resample)
 
 
-def ids_image(ids: np.ndarray) -> Image.Image:
-    """(H, W) integer ids -> a 32-bit PIL image, so that ids up to 2**31 - 1 (Cityscapes instance ids) survive."""
-    return Image.fromarray(np.ascontiguousarray(ids, dtype=np.int32))
+# PIL's nearest resize picks slightly different pixels for 16-bit images than for 8- and 32-bit ones, so ids
+# are resized in the mode of the file they came from, as the official code does (Cityscapes instance maps: I;16)
+ID_STORAGE = {"L": np.uint8, "P": np.uint8, "I;16": np.uint16}  # other modes: 32-bit "I"
 
 
-def transform_ids(ids: np.ndarray, preprocess: Preprocess, params: Params) -> np.ndarray:
-    """(H, W) ids -> (h, w) int64 ids after the official geometry, with nearest neighbour (ids are never blended)."""
-    return np.asarray(transform(ids_image(ids), preprocess, params, Image.NEAREST), dtype=np.int64)
+def transform_ids(ids: np.ndarray, preprocess: Preprocess, params: Params, file_mode: str = "I") -> np.ndarray:
+    """(H, W) ids -> (h, w) int64 ids after the official geometry, with nearest neighbour (ids are never blended).
+
+    ``file_mode``: the PIL mode of the file the ids were read from."""
+    image = Image.fromarray(np.ascontiguousarray(ids, dtype=ID_STORAGE.get(file_mode, np.int32)))
+    return np.asarray(transform(image, preprocess, params, Image.NEAREST), dtype=np.int64)
 
 
 def image_tensor(image: Image.Image, preprocess: Preprocess, params: Params) -> torch.Tensor:
