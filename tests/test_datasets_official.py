@@ -71,6 +71,9 @@ def test_ade20k_ids_as_the_official_pipeline_sees_them(tmp_path):
     assert torch.equal(dense[0, 150], torch.from_numpy(twice(ADE_IDS) == 150).float())  # flag in channel 150
     assert ds.class_names[0] == "unknown" and ds.class_names[1] == "wall" and ds.class_names[150] == "flag"
     assert len(ds.class_names) == len(ds.palette) == 151
+    for dataset in (ADE20K, Cityscapes, CocoStuff):  # the painter needs them without the data
+        assert len(dataset.class_names) == len(dataset.palette) == dataset.num_classes + dataset.contain_dontcare
+    assert ADE20K.class_names == ds.class_names and (ADE20K.palette == ds.palette).all()
 
 
 def test_ade20k_official_postprocess_leaves_the_label_unchanged():
@@ -313,3 +316,10 @@ def test_class_tables_have_the_official_counts():
     assert COCO_STUFF_CLASSES[90] == "hair brush" and COCO_STUFF_CLASSES[91] == "banner"  # things | stuff
     assert [COCO_STUFF_CLASSES.index(n) for n in COCO_STUFF_UNUSED] == [11, 25, 28, 29, 44, 65, 67, 68, 70, 82, 90]
     assert COCO_STUFF_COLOURS.shape == (182, 3) and len({tuple(c) for c in COCO_STUFF_COLOURS}) == 182
+
+
+def test_coco_refuses_ids_out_of_range(tmp_path):
+    coco_root(tmp_path)
+    save(tmp_path / "train_label" / "000000000139.png", np.full((4, 4), 200, np.uint8))
+    with pytest.raises(ValueError, match=r"000000000139\.png holds class ids 200 outside .*stuffthingmaps"):
+        CocoStuff(tmp_path)[0]

@@ -35,6 +35,9 @@ class ADE20K(PairedDataset):
 
     name = "ADE20K"
     num_classes, contain_dontcare = 150, True
+    # one per id, as the official pipeline (and the official checkpoint) numbers them; shift_labels=True changes them
+    class_names = (UNKNOWN_NAME,) + ADE20K_CLASSES
+    palette = np.vstack([DONT_CARE_COLOUR, ADE20K_COLOURS]).astype(np.uint8)
     id_hint = ("ADE20K SceneParsing annotations hold ids 0..150: make sure these are the ADEChallengeData2016 "
                "annotations (the full ADE20K index uses other ids and colour-coded PNGs).")
 
@@ -52,9 +55,6 @@ class ADE20K(PairedDataset):
         if self.shift_labels:
             self.class_names = ADE20K_CLASSES + (DONT_CARE_NAME,)
             self.palette = np.vstack([ADE20K_COLOURS, DONT_CARE_COLOUR]).astype(np.uint8)
-        else:
-            self.class_names = (UNKNOWN_NAME,) + ADE20K_CLASSES
-            self.palette = np.vstack([DONT_CARE_COLOUR, ADE20K_COLOURS]).astype(np.uint8)
 
     @staticmethod
     def official_preprocess(train: bool = True) -> Preprocess:
