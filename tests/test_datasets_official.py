@@ -323,3 +323,14 @@ def test_coco_refuses_ids_out_of_range(tmp_path):
     save(tmp_path / "train_label" / "000000000139.png", np.full((4, 4), 200, np.uint8))
     with pytest.raises(ValueError, match=r"000000000139\.png holds class ids 200 outside .*stuffthingmaps"):
         CocoStuff(tmp_path)[0]
+
+
+def test_verify_lists_every_sample_that_cannot_be_used(tmp_path):
+    for index in (1, 2, 3):
+        ade_root(tmp_path, index=index)
+    ADE20K(tmp_path).verify(show_progress=False)  # all good: no error
+    save(tmp_path / "annotations" / "training" / "ADE_train_00000001.png", np.full((4, 4), 200, np.uint8))
+    (tmp_path / "images" / "training" / "ADE_train_00000003.jpg").write_bytes(b"broken")
+    with pytest.raises(ValueError, match=r"2 of 3 samples cannot be used:\n.*ADE_train_00000001\.png holds class ids "
+                                         r"200.*\n.*ADE_train_00000003\.jpg is not an image"):
+        ADE20K(tmp_path).verify(show_progress=False)

@@ -12,6 +12,7 @@ shifting every later pair. A sample is read as the official code reads it:
 3. label and instance maps resized with nearest neighbour, the photo with bicubic, in [-1, 1].
 """
 import os
+import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..generator import make_segmap
 from ..labels import LabelMap, check_labels, read_label_png
+from ..modes import progress
 from .transforms import Preprocess, draw_params, image_tensor, transform_ids
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".tiff", ".webp")  # official data/image_folder.py
@@ -180,30 +182,51 @@ class PairedDataset(torch.utils.data.Dataset):
             raise ValueError(f"{self.name}: {error} {self.id_hint}".rstrip()) from None
         return stored
 
+    def read_pair(self, pair: Pair):
+        """(stored label ids, photo, instance ids or None) of one pair, every file checked: readable, ids in range,
+        the same size."""
+        stored = self.checked_ids(pair.label)
+        photo = open_photo(pair.image)
+        height, width = stored.shape
+        if photo.size != (width, height):
+            raise ValueError(f"{self.name}: photo {pair.image} is {photo.size[0]}x{photo.size[1]} but its label map "
+                             f"{pair.label} is {width}x{height}; they must have the same size (resize the label "
+                             f"map with nearest neighbour, never with smoothing)")
+        if pair.instance is None:
+            return stored, photo, None
+        instance = read_label_png(pair.instance, ANY_ID, name=f"instance map {pair.instance}")
+        if instance.shape != stored.shape:
+            raise ValueError(f"{self.name}: instance map {pair.instance} is {instance.shape[1]}x{instance.shape[0]} "
+                             f"but its label map {pair.label} is {width}x{height}; they must have the same size")
+        return stored, photo, instance
+
     def __getitem__(self, index: int) -> dict:
         if not -len(self) <= index < len(self):
             raise IndexError(f"index {index} is out of range for a {self.name} dataset of {len(self)} samples")
         pair = self.pairs[index]
-        stored = self.checked_ids(pair.label)
-        photo = open_photo(pair.image)
-        size = (stored.shape[1], stored.shape[0])  # PIL's (width, height)
-        if photo.size != size:
-            raise ValueError(f"{self.name}: photo {pair.image} is {photo.size[0]}x{photo.size[1]} but its label map "
-                             f"{pair.label} is {size[0]}x{size[1]}; they must have the same size (resize the label "
-                             f"map with nearest neighbour, never with smoothing)")
-        params = draw_params(self.preprocess, size, **({} if self.rng is None else {"rng": self.rng}))
-        geometry = transform_ids(stored, self.preprocess, params, file_mode(pair.label))
-        sample = {"label": torch.from_numpy(self.map_ids(geometry)),
-                  "image": image_tensor(photo, self.preprocess, params), "path": str(pair.image)}
-        if pair.instance is not None:
-            instance = read_label_png(pair.instance, ANY_ID, name=f"instance map {pair.instance}")
-            if instance.shape != stored.shape:
-                raise ValueError(f"{self.name}: instance map {pair.instance} is {instance.shape[1]}x"
-                                 f"{instance.shape[0]} but its label map {pair.label} is {size[0]}x{size[1]}; "
-                                 f"they must have the same size")
-            geometry = transform_ids(instance, self.preprocess, params, file_mode(pair.instance))
-            sample["instance"] = torch.from_numpy(geometry)
+        stored, photo, instance = self.read_pair(pair)
+        params = draw_params(self.preprocess, photo.size, random if self.rng is None else self.rng)
+        label = transform_ids(stored, self.preprocess, params, file_mode(pair.label))
+        sample = {"label": torch.from_numpy(self.map_ids(label)), "image": image_tensor(photo, self.preprocess, params),
+                  "path": str(pair.image)}
+        if instance is not None:
+            sample["instance"] = torch.from_numpy(transform_ids(instance, self.preprocess, params,
+                                                                file_mode(pair.instance)))
         return sample
+
+    def verify(self, show_progress: bool = True) -> None:
+        """Read every file once and raise one ValueError that lists the samples that cannot be used (unreadable
+        file, id out of range, sizes that differ), instead of failing in the middle of an epoch."""
+        problems = []
+        for pair in progress(self.pairs, enabled=show_progress, desc=f"checking {self.name}"):
+            try:
+                self.read_pair(pair)
+            except ValueError as error:
+                problems.append(str(error))
+        if problems:
+            more = f"\n... and {len(problems) - SHOWN} more" if len(problems) > SHOWN else ""
+            raise ValueError(f"{self.name}: {len(problems)} of {len(self)} samples cannot be used:\n"
+                             + "\n".join(problems[:SHOWN]) + more)
 
     def segmap(self, batch: dict) -> LabelMap:
         """A batch (or one sample) -> the networks' segmap: one-hot ids (+ instance edges), ``label_channels``
