@@ -12,9 +12,11 @@ input with the official channel count ``ds.label_channels``:
 =================================================================  =========================================
 
 ``preprocess=Preprocess(mode, load_size, crop_size, aspect_ratio, flip)`` overrides the official options
-(``transforms`` lists the modes). ``make_fixture(root, name)`` writes a small fake dataset in the official
-layout, for machines without the real data. Class names and colours: ``ds.class_names`` and ``ds.palette``
-(one per id), and the tables in ``classes``.
+(``transforms`` lists the modes). ``ds.verify()`` reads every file once and lists those that cannot be used.
+``make_fixture(root, name)`` writes a small fake dataset in the official layout, for machines without the real
+data. Class names and colours: ``ds.class_names`` and ``ds.palette`` (one per id, also on the classes, e.g.
+``ADE20K.class_names``), and the tables in ``classes``. ADE20K ids are numbered as the official pipeline (and
+checkpoint) sees them, "unknown" first: see ``ade20k`` for why, and ``shift_labels``.
 """
 from .ade20k import ADE20K
 from .cityscapes import Cityscapes
