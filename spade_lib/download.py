@@ -278,13 +278,14 @@ def extract(archive: PathLike, folder: PathLike) -> Path:
     archive, folder = Path(archive), Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        if zipfile.is_zipfile(archive):
-            with zipfile.ZipFile(archive) as z:
-                z.extractall(folder)  # zipfile drops ".." and leading "/" from member names
-        elif tarfile.is_tarfile(archive):
+        # tar before zip: a zip inside an uncompressed tar (a torch.save .pth is a zip) can look like a zip
+        if not archive.name.lower().endswith(".zip") and tarfile.is_tarfile(archive):
             with tarfile.open(archive) as t:
                 _check_tar_members(t, folder)
                 t.extractall(folder, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+        elif zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as z:
+                z.extractall(folder)  # zipfile drops ".." and leading "/" from member names
         else:
             raise DownloadError(f"{archive} is neither a zip nor a tar archive: it is damaged or not the expected "
                                 f"file; delete it and download it again")

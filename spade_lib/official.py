@@ -242,9 +242,17 @@ def pretrained(dataset: str, root=None, device="cpu") -> SPADEGenerator:
     safetensors file only."""
     official_dataset(dataset)
     show_licence_once(root)
-    weights = checkpoints_folder(root) / f"{dataset}_pretrained" / "latest_net_G.safetensors"
-    if not weights.is_file():
-        convert_official_generator(dataset, root)
+    weights = converted_path(dataset, root)
+    net = read_converted(dataset, weights) if weights.is_file() else convert_official_generator(dataset, root)
+    return net.to(device).eval()
+
+
+def converted_path(dataset: str, root=None) -> Path:
+    return checkpoints_folder(root) / f"{dataset}_pretrained" / "latest_net_G.safetensors"
+
+
+def read_converted(dataset: str, weights: Path) -> SPADEGenerator:
+    """The generator in a safetensors file written by ``convert_official_generator``."""
     try:
         with safe_open(str(weights), framework="pt") as handle:
             metadata = handle.metadata() or {}
@@ -252,11 +260,12 @@ def pretrained(dataset: str, root=None, device="cpu") -> SPADEGenerator:
     except SafetensorError as error:
         raise ValueError(f"{weights} is damaged ({error}); delete it, and pretrained({dataset!r}) converts the "
                          f".pth again") from None
-    if metadata.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{weights} was not written by spade_lib.official.pretrained; delete it to convert again")
+    if metadata.get("format") != CHECKPOINT_FORMAT or metadata.get("dataset") != dataset:
+        raise ValueError(f"{weights} is not the {dataset} generator written by spade_lib.official.pretrained; "
+                         f"delete it to convert the .pth again")
     net = generator(dataset, use_vae=metadata["use_vae"] == "True")
     load_official(net, tensors)
-    return net.to(device).eval()
+    return net
 
 
 def find_official_pth(dataset: str, root=None) -> Path:
@@ -282,9 +291,9 @@ def read_official_pth(path: Path) -> Dict[str, torch.Tensor]:
     return dict(state)
 
 
-def convert_official_generator(dataset: str, root=None) -> Path:
+def convert_official_generator(dataset: str, root=None) -> SPADEGenerator:
     """Convert the official ``latest_net_G.pth`` of ``dataset`` to safetensors next to it, once, after checking
-    that it loads into the official generator (every key and shape); returns the safetensors file."""
+    that it loads into the official generator (every key and shape); returns that generator."""
     pth = find_official_pth(dataset, root)
     state = read_official_pth(pth)
     use_vae = state["fc.weight"].dim() == 2 if "fc.weight" in state else False  # VAE: fc is Linear(z_dim, ...)
@@ -296,8 +305,8 @@ def convert_official_generator(dataset: str, root=None) -> Path:
             "source": download.REGISTRY["official-checkpoints"].files[0].page, "converted_from": pth.name,
             "converted_from_sha256": download.file_digest(pth), "licence": "CC BY-NC-SA 4.0 (NVIDIA Corporation)",
             "spade_lib_version": __version__}
-    target = checkpoints_folder(root) / f"{dataset}_pretrained" / "latest_net_G.safetensors"
+    target = converted_path(dataset, root)
     atomic_write_bytes(target.with_suffix(".json"), (json.dumps(card, indent=2) + "\n").encode())
     atomic_write_bytes(target, safetensors_save(tensors, metadata={key: str(v) for key, v in card.items()}))
     print(f"Converted {pth} to {target} (safetensors: no pickle from now on).")
-    return target
+    return net

@@ -39,7 +39,7 @@ class FileServer:
                 server.handle(self)
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     def url(self, path):
         return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
@@ -225,6 +225,22 @@ def test_extract_archives(tmp_path, kind):
     archive.write_bytes(make_zip(members) if kind == "zip" else make_tar_gz(members))
     folder = download.extract(archive, tmp_path / "out")
     assert (folder / "top/a.txt").read_bytes() == b"alpha" and (folder / "top/sub/b.png").read_bytes() == b"\x89PNG beta"
+
+
+def test_a_tar_holding_a_zip_is_extracted_as_a_tar(tmp_path):
+    """An uncompressed tar (or a .tar.gz stored without compression) holding a zip, e.g. a torch.save .pth, ends
+    with the zip's directory: it must not be taken for a zip."""
+    inner = make_zip({"archive/data.pkl": b"x" * 100})
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=0) as t:
+        info = tarfile.TarInfo("ade20k_pretrained/latest_net_G.pth")
+        info.size = len(inner)
+        t.addfile(info, io.BytesIO(inner))
+    archive = tmp_path / "checkpoints.tar.gz"
+    archive.write_bytes(buffer.getvalue())
+    assert zipfile.is_zipfile(archive)  # what fooled the first version
+    download.extract(archive, tmp_path / "out")
+    assert (tmp_path / "out/ade20k_pretrained/latest_net_G.pth").read_bytes() == inner
 
 
 def test_extract_refuses_members_outside_the_folder_and_damaged_archives(tmp_path):
