@@ -161,18 +161,27 @@ class _Cut(Exception):
 
 
 class _ConfirmForm(html.parser.HTMLParser):
-    """The form of Google Drive's "cannot scan this file for viruses" page: its action and hidden fields."""
+    """The form of Google Drive's "cannot scan this file for viruses" page (id "download-form", else the page's
+    first form): its action and hidden fields, which make the address of the file itself."""
 
     def __init__(self):
         super().__init__()
-        self.action, self.fields = None, {}
+        self.forms = []  # (form id, action, {hidden field: value})
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "form" and self.action is None:
-            self.action = attrs.get("action")
-        elif tag == "input" and attrs.get("type") == "hidden" and attrs.get("name"):
-            self.fields[attrs["name"]] = attrs.get("value", "")
+        if tag == "form":
+            self.forms.append((attrs.get("id"), attrs.get("action"), {}))
+        elif tag == "input" and attrs.get("type") == "hidden" and attrs.get("name") and self.forms:
+            self.forms[-1][2][attrs["name"]] = attrs.get("value", "")
+
+    def target(self) -> Optional[str]:
+        """The address the form submits to, or None where the page has no form."""
+        forms = sorted(self.forms, key=lambda form: form[0] != "download-form")
+        if not forms or not forms[0][1]:
+            return None
+        _, action, fields = forms[0]
+        return f"{action}?{urllib.parse.urlencode(fields)}"
 
 
 def _open(url: str, start: int, timeout: float):
@@ -190,10 +199,10 @@ def _open_file(remote: RemoteFile, start: int, timeout: float):
     form = _ConfirmForm()
     form.feed(response.read().decode("utf-8", "replace"))
     response.close()
-    if not form.action:
+    if form.target() is None:
         raise DownloadError(f"Google Drive answered {remote.url} with a web page instead of the file (its daily "
                             f"quota may be used up, or the link changed). {_by_hand(remote)}")
-    return _open(f"{form.action}?{urllib.parse.urlencode(form.fields)}", start, timeout)
+    return _open(form.target(), start, timeout)
 
 
 def _receive(remote: RemoteFile, part: Path, timeout: float) -> None:

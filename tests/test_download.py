@@ -48,7 +48,8 @@ class FileServer:
         path = urllib.parse.urlsplit(h.path).path
         self.requests.append((h.path, h.headers.get("Range")))
         if path in self.confirm_pages:
-            page = (f'<html><form id="download-form" action="{self.url(self.confirm_pages[path])}" method="get">'
+            page = (f'<html><form id="search" action="/search"><input type="hidden" name="q" value="x"></form>'
+                    f'<form id="download-form" action="{self.url(self.confirm_pages[path])}" method="get">'
                     f'<input type="hidden" name="id" value="abc"><input type="hidden" name="confirm" value="t">'
                     f'<input type="submit" value="Download anyway"></form></html>').encode()
             return self.send(h, 200, page, {"Content-Type": "text/html; charset=utf-8"})
