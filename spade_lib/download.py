@@ -17,6 +17,14 @@ Archives are then extracted into a folder under ``root``. Cityscapes needs an ac
 says how to get it and where to place it.
 
     >>> folder = fetch("ade20k", root="~/spade_data")   # ~/spade_data/ade20k/ADEChallengeData2016/...
+
+    python -m spade_lib.download ade20k | coco | official-checkpoints | cityscapes [--root DIR] [--from-file PATH]
+
+Folders under root: ``ade20k/ADEChallengeData2016/{images,annotations}/{training,validation}``;
+``coco_stuff/images/{train2017,val2017}``, ``coco_stuff/stuffthingmaps/{train2017,val2017}`` (label PNGs),
+``coco_stuff/annotations/`` (COCO's instance annotations, for the official instance maps,
+datasets/coco_generate_instance_map.py); ``checkpoints/{ade20k,cityscapes,coco}_pretrained/`` (the official
+archive; ``spade_lib.official.pretrained`` reads it). A download folder may be shared by several users.
 """
 import argparse
 import hashlib
@@ -205,29 +213,39 @@ def _open_file(remote: RemoteFile, start: int, timeout: float):
     return _open(form.target(), start, timeout)
 
 
-def _receive(remote: RemoteFile, part: Path, timeout: float) -> None:
-    """Append the rest of the file to ``part`` (all of it if the server ignores ``Range``); _Cut if it ends early."""
-    start = part.stat().st_size if part.exists() else 0
+def _connect(remote: RemoteFile, path: Path, part: Path, start: int, timeout: float):
+    """The response from ``start`` on; a DownloadError that says what to do when there is none."""
     try:
-        response = _open_file(remote, start, timeout)
+        return _open_file(remote, start, timeout)
     except urllib.error.HTTPError as error:
         if error.code == 416 and start:  # Range past the end: the .part cannot be resumed
             part.unlink()
             raise _Cut(f"{part.name} could not be resumed; starting again")
-        raise
-    with response:
+        raise DownloadError(f"the server answered {error.code} ({error.reason}) for {remote.url}: the file may "
+                            f"have moved. {_by_hand(remote)}") from None
+    except (urllib.error.URLError, HTTPException, OSError) as error:  # refused, no route, DNS, timeout
+        raise DownloadError(_offline_message(remote, path, part, error)) from None
+
+
+def _receive(remote: RemoteFile, path: Path, part: Path, timeout: float) -> None:
+    """Append the rest of the file to ``part`` (all of it if the server ignores ``Range``); _Cut if it ends early."""
+    start = part.stat().st_size if part.exists() else 0
+    with _connect(remote, path, part, start, timeout) as response:
         if start and response.status != 206:  # the server sends the whole file again
             start = 0
         length = response.headers.get("Content-Length")
         total = start + int(length) if length is not None else remote.size
         with open(part, "ab" if start else "wb") as f, progress(total=total, initial=start, unit="B",
                                                                unit_scale=True, desc=remote.filename) as bar:
-            try:
-                for chunk in iter(lambda: response.read(CHUNK_BYTES), b""):
-                    f.write(chunk)
-                    bar.update(len(chunk))
-            except (HTTPException, OSError) as error:  # connection reset, timeout, incomplete read
-                raise _Cut(f"{error!r} after {f.tell()} bytes")
+            while True:
+                try:
+                    chunk = response.read(CHUNK_BYTES)
+                except (HTTPException, OSError) as error:  # connection reset, timeout, incomplete read
+                    raise _Cut(f"{error!r} after {f.tell()} bytes")
+                if not chunk:
+                    break
+                f.write(chunk)  # a full disk raises its own OSError, naming the file
+                bar.update(len(chunk))
             received = f.tell()
     if total is not None and received < total:
         raise _Cut(f"the connection closed after {received} of {total} bytes")
@@ -242,18 +260,13 @@ def download_file(remote: RemoteFile, path: PathLike, retries: int = 3, timeout:
     part = path.with_name(path.name + ".part")
     for attempt in range(retries + 1):
         try:
-            _receive(remote, part, timeout)
+            _receive(remote, path, part, timeout)
             break
         except _Cut as cut:
             if attempt == retries:
                 raise DownloadError(f"the download of {remote.url} was cut {retries + 1} times ({cut}). What came "
                                     f"is kept in {part}: run the same command again to resume it.") from None
             print(f"{remote.filename}: {cut}; resuming")
-        except urllib.error.HTTPError as error:
-            raise DownloadError(f"the server answered {error.code} ({error.reason}) for {remote.url}: the file may "
-                                f"have moved. {_by_hand(remote)}") from None
-        except (urllib.error.URLError, HTTPException, OSError) as error:
-            raise DownloadError(_offline_message(remote, path, part, error)) from None
     problem = mismatch(part, remote)
     if problem:
         part.unlink()

@@ -178,6 +178,23 @@ def test_offline_message_names_the_address_the_place_and_the_checksum(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_server_that_does_not_answer_gets_the_offline_message(tmp_path):
+    with socket.socket() as silent:  # accepts connections (backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/data.bin"
+        with pytest.raises(DownloadError, match=f"could not download {url} .*timed out.*by hand"):
+            download.download_file(RemoteFile(url, "data.bin"), tmp_path / "data.bin", timeout=0.5)
+
+
+def test_a_part_file_that_cannot_be_resumed_is_downloaded_again(tmp_path):
+    (tmp_path / "data.bin.part").write_bytes(b"x" * (len(DATA) + 10))  # longer than the file: 416
+    with FileServer({"/files/data.bin": DATA}) as server:
+        path = download.download_file(remote_for(server), tmp_path / "data.bin")
+    assert path.read_bytes() == DATA
+    assert [r for _, r in server.requests] == [f"bytes={len(DATA) + 10}-", None]
+
+
 def test_http_error_says_the_file_may_have_moved(tmp_path):
     with FileServer({}) as server:
         with pytest.raises(DownloadError, match="answered 404.*may have moved.*by hand"):
