@@ -24,7 +24,7 @@ Folders under root: ``ade20k/ADEChallengeData2016/{images,annotations}/{training
 ``coco_stuff/images/{train2017,val2017}``, ``coco_stuff/stuffthingmaps/{train2017,val2017}`` (label PNGs),
 ``coco_stuff/annotations/`` (COCO's instance annotations, for the official instance maps,
 datasets/coco_generate_instance_map.py); ``checkpoints/{ade20k,cityscapes,coco}_pretrained/`` (the official
-archive; ``spade_lib.official.pretrained`` reads it). A download folder may be shared by several users.
+archive; ``spade_lib.official.pretrained`` reads it).
 """
 import argparse
 import hashlib
