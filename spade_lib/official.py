@@ -1,17 +1,27 @@
-"""The official SPADE configurations and checkpoints: build our networks as NVlabs/SPADE does, and convert state
-dicts to and from its names (course: "later" lessons on real datasets).
+"""The official SPADE configurations and checkpoints: build our networks as NVlabs/SPADE does, convert state
+dicts to and from its names, and load the official pretrained generators (lesson 11).
+
+    >>> download_official_checkpoints()          # once: python -m spade_lib.download official-checkpoints
+    >>> netG = pretrained("ade20k")               # eval mode, the official outputs
 
 Official code: https://github.com/NVlabs/SPADE (``options/``, ``models/networks/``). The official names and shapes
 are listed in ``tests/official_keys/``. Spectral norm is stored the old way there (``weight_orig``, ``weight_u``,
 ``weight_v``); ``load_official`` also reads the new way (``parametrizations.weight.original``, ``...0._u``, ``_v``).
 """
+import json
 import os
+import pickle
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save as safetensors_save
 
+from . import __version__, download
+from .checkpoints import atomic_write_bytes
 from .discriminator import MultiscaleDiscriminator
 from .encoder import StyleEncoder
 from .generator import SPADEGenerator
@@ -186,3 +196,118 @@ def _shape_error(module: nn.Module, key: str, theirs: Tuple[int, ...], ours: Tup
                 f"starts from {'a style vector z' if vae else 'the label map'}; build it with use_vae={vae}")
     return (f"{key} has shape {theirs} in the checkpoint but {ours} in the model: the checkpoint was built with "
             f"other widths (ngf / ndf / z_dim) or, for fc, another output size, aspect ratio or upsampling mode")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The official pretrained generators (official README, "Generating Images Using Pretrained Model"): one archive,
+# checkpoints.tar.gz, that extracts to checkpoints/{ade20k,cityscapes,coco}_pretrained/latest_net_G.pth. Each .pth
+# is a pickle of the generator's state dict (util/util.py save_network: torch.save(net.cpu().state_dict(), ...)),
+# so torch.load(weights_only=True), which unpickles tensors and plain containers only, reads it. We convert it
+# once to safetensors (no pickle at all) next to a JSON card, and load that from then on.
+
+LICENCE = (f"{download.REGISTRY['official-checkpoints'].terms} The datasets they were trained on have their own "
+           f"terms:\n"
+           f"- {download.REGISTRY['ade20k'].terms}\n- {download.REGISTRY['coco'].terms}\n- {download.CITYSCAPES_TERMS}")
+LICENCE_MARKER = ".official-licence-shown"
+CHECKPOINT_FORMAT = "spade_lib-official-generator-1"
+DOWNLOAD_HINT = "python -m spade_lib.download official-checkpoints (spade_lib.official.download_official_checkpoints())"
+
+
+def checkpoints_folder(root: Optional[Union[str, os.PathLike]] = None) -> Path:
+    """Where the official archive is extracted: ``<root>/checkpoints`` (root: ``spade_lib.download.default_root``)."""
+    root = Path(root).expanduser() if root is not None else download.default_root()
+    return root / download.REGISTRY["official-checkpoints"].folder
+
+
+def download_official_checkpoints(root=None, from_file=None) -> Path:
+    """Download the official checkpoints.tar.gz (Google Drive, about 1 GB; or use ``from_file``, the archive
+    downloaded by hand) and extract it into ``<root>/checkpoints``; returns that folder."""
+    return download.fetch("official-checkpoints", root, from_file)
+
+
+def show_licence_once(root=None) -> None:
+    """Print the licence of the official weights the first time they are used under ``root`` (a marker file
+    records that it was shown)."""
+    marker = checkpoints_folder(root) / LICENCE_MARKER
+    if not marker.exists():
+        print(LICENCE)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("The licence of the official SPADE weights was shown.\n")
+
+
+def pretrained(dataset: str, root=None, device="cpu") -> SPADEGenerator:
+    """The official pretrained generator of "ade20k", "cityscapes" or "coco", in eval mode on ``device``.
+
+    Needs the official archive, extracted by ``download_official_checkpoints(root)``. The first call converts
+    ``latest_net_G.pth`` to ``latest_net_G.safetensors`` (+ ``latest_net_G.json``, its card); later calls read the
+    safetensors file only."""
+    official_dataset(dataset)
+    show_licence_once(root)
+    weights = converted_path(dataset, root)
+    net = read_converted(dataset, weights) if weights.is_file() else convert_official_generator(dataset, root)
+    return net.to(device).eval()
+
+
+def converted_path(dataset: str, root=None) -> Path:
+    return checkpoints_folder(root) / f"{dataset}_pretrained" / "latest_net_G.safetensors"
+
+
+def read_converted(dataset: str, weights: Path) -> SPADEGenerator:
+    """The generator in a safetensors file written by ``convert_official_generator``."""
+    try:
+        with safe_open(str(weights), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    except SafetensorError as error:
+        raise ValueError(f"{weights} is damaged ({error}); delete it, and pretrained({dataset!r}) converts the "
+                         f".pth again") from None
+    if metadata.get("format") != CHECKPOINT_FORMAT or metadata.get("dataset") != dataset:
+        raise ValueError(f"{weights} is not the {dataset} generator written by spade_lib.official.pretrained; "
+                         f"delete it to convert the .pth again")
+    net = generator(dataset, use_vae=metadata["use_vae"] == "True")
+    load_official(net, tensors)
+    return net
+
+
+def find_official_pth(dataset: str, root=None) -> Path:
+    """``<dataset>_pretrained/latest_net_G.pth`` in the extracted archive, or an error saying how to get it."""
+    folder = checkpoints_folder(root)
+    found = sorted(folder.rglob(f"{dataset}_pretrained/latest_net_G.pth")) if folder.is_dir() else []
+    if not found:
+        raise FileNotFoundError(f"no official {dataset} checkpoint in {folder} (expected {folder}/{dataset}_pretrained/"
+                                f"latest_net_G.pth). Download and extract the official checkpoints first: "
+                                f"{DOWNLOAD_HINT}")
+    return found[0]
+
+
+def read_official_pth(path: Path) -> Dict[str, torch.Tensor]:
+    """An official ``.pth`` state dict, read without running any code from the file (``weights_only=True``)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise ValueError(f"{path} holds more than tensors, which weights_only=True refuses to load ({error}); an "
+                         f"official net_G file holds only its state dict: download it again") from None
+    if not isinstance(state, Mapping) or not all(isinstance(t, torch.Tensor) for t in state.values()):
+        raise ValueError(f"{path} is not a state dict (a mapping of names to tensors): not an official net_G file")
+    return dict(state)
+
+
+def convert_official_generator(dataset: str, root=None) -> SPADEGenerator:
+    """Convert the official ``latest_net_G.pth`` of ``dataset`` to safetensors next to it, once, after checking
+    that it loads into the official generator (every key and shape); returns that generator."""
+    pth = find_official_pth(dataset, root)
+    state = read_official_pth(pth)
+    use_vae = state["fc.weight"].dim() == 2 if "fc.weight" in state else False  # VAE: fc is Linear(z_dim, ...)
+    net = generator(dataset, use_vae=use_vae)
+    load_official(net, state)
+    tensors = {key: t.contiguous() for key, t in official_state_dict(net).items()}
+    card = {"format": CHECKPOINT_FORMAT, "dataset": dataset, "settings": official_dataset(dataset).describe(),
+            "use_vae": use_vae, "parameters": sum(p.numel() for p in net.parameters()),
+            "source": download.REGISTRY["official-checkpoints"].files[0].page, "converted_from": pth.name,
+            "converted_from_sha256": download.file_digest(pth), "licence": "CC BY-NC-SA 4.0 (NVIDIA Corporation)",
+            "spade_lib_version": __version__}
+    target = converted_path(dataset, root)
+    atomic_write_bytes(target.with_suffix(".json"), (json.dumps(card, indent=2) + "\n").encode())
+    atomic_write_bytes(target, safetensors_save(tensors, metadata={key: str(v) for key, v in card.items()}))
+    print(f"Converted {pth} to {target} (safetensors: no pickle from now on).")
+    return net
