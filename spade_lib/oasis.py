@@ -36,6 +36,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .generator import SPADEGenerator, add_spectral_norm, check_segmap, dense_segmap, init_weights
+from .labels import LabelMap
 from .norms.spade import Segmap
 
 LAMBDA_LABELMIX = 10.0  # weight of the LabelMix consistency loss (official config.py: --lambda_labelmix 10)
@@ -286,16 +287,27 @@ class OASISGenerator(nn.Module):
 # One training step's terms, for the trainer
 
 
+def class_ids(labels) -> torch.Tensor:
+    """The (N, H, W) class ids D must predict: of a LabelMap (its edges are not a class), or ids as given."""
+    ids = labels.labels if isinstance(labels, LabelMap) else labels
+    if not isinstance(ids, torch.Tensor) or ids.is_floating_point() or ids.dim() != 3:
+        raise ValueError("OASIS's losses need the class ids: a LabelMap or a long (N, H, W) tensor, not "
+                         f"{type(labels).__name__} {tuple(getattr(labels, 'shape', ()))}; for a one-hot map "
+                         f"pass onehot[:, :num_classes].argmax(1)")
+    return ids
+
+
 def oasis_discriminator_terms(discriminator: OASISDiscriminator, fake: torch.Tensor, real: torch.Tensor,
-                              labels: torch.Tensor, label_mixing: bool = True,
+                              labels, label_mixing: bool = True,
                               lambda_labelmix: float = LAMBDA_LABELMIX, ignore_index: Optional[int] = None,
                               generator: Optional[torch.Generator] = None) -> dict[str, torch.Tensor]:
     r"""D's loss terms of one step: "d_fake", "d_real" and, with LabelMix, "d_labelmix"
     (:math:`\lambda_{LM} \mathcal{L}_{cons}`); their sum is the loss to minimise.
 
-    fake: G's images (detached here), real: the batch's images, labels: (N, H, W) class ids. D runs once on
-    [fake; real; mixed]; ``generator`` draws LabelMix's coins."""
-    fake, n = fake.detach(), real.shape[0]
+    fake: G's images (detached here), real: the batch's images, labels: (N, H, W) class ids or the batch's
+    LabelMap; ignore_index: a "don't care" class id. D runs once on [fake; real; mixed]; ``generator`` draws
+    LabelMix's coins (default: torch's global generator, which checkpoints save)."""
+    fake, n, labels = fake.detach(), real.shape[0], class_ids(labels)
     if not label_mixing:
         d_fake, d_real = discriminator(torch.cat([fake, real])).split(n)
         return oasis_discriminator_loss(d_fake, d_real, labels, ignore_index)
@@ -308,7 +320,8 @@ def oasis_discriminator_terms(discriminator: OASISDiscriminator, fake: torch.Ten
     return terms
 
 
-def oasis_generator_terms(discriminator: OASISDiscriminator, fake: torch.Tensor, labels: torch.Tensor,
+def oasis_generator_terms(discriminator: OASISDiscriminator, fake: torch.Tensor, labels,
                           ignore_index: Optional[int] = None) -> dict[str, torch.Tensor]:
-    """G's loss terms of one step: {"gan": the class-balanced loss of D on the (not detached) fake}."""
-    return {"gan": oasis_generator_loss(discriminator(fake), labels, ignore_index)}
+    """G's loss terms of one step: {"gan": the class-balanced loss of D on the (not detached) fake}; labels as
+    for ``oasis_discriminator_terms``. Run D frozen (no gradients for its weights), as the trainer does."""
+    return {"gan": oasis_generator_loss(discriminator(fake), class_ids(labels), ignore_index)}

@@ -174,6 +174,13 @@ def test_discriminator_terms_with_and_without_label_mix():
         torch.testing.assert_close(terms["d_real"], n_plus_one_loss(d_real, labels, real=True))
         torch.testing.assert_close(terms["d_labelmix"], 10 * label_mix_consistency(d_mixed, d_real, d_fake, mask))
     assert set(oasis_discriminator_terms(d, fake, real, labels, label_mixing=False)) == {"d_fake", "d_real"}
+    # the batch's LabelMap (with instance edges) gives the same terms: its edges are not a class
+    segmap = LabelMap(labels, CLASSES, torch.ones(labels.shape))
+    again = oasis_discriminator_terms(d, fake, real, segmap, generator=torch.Generator().manual_seed(0))
+    for name in terms:
+        torch.testing.assert_close(again[name], terms[name])
+    with pytest.raises(ValueError, match="class ids"):
+        oasis_discriminator_terms(d, fake, real, segmap.one_hot())
 
 
 # --- the generator with 3D noise ----------------------------------------------------------------------------------
