@@ -13,12 +13,34 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .labels import Segmap, check_segmap, dense_segmap  # Segmap: one-hot, ids or LabelMap
+from .labels import LabelMap, Segmap, check_segmap, dense_segmap  # Segmap: one-hot, ids or LabelMap
 from .layers import add_spectral_norm, init_weights
-from .norms import SPADE
+from .norms import CLADE, SPADE
 
 # ----------------------------------------------------------------------------------------------------------------
 # The generator
+
+MODULATIONS = ("spade", "clade")  # how the label map modulates the normalized features of each residual block
+
+
+def conditional_norm(modulation: str, channels: int, label_channels: int, hidden: int = 128, kernel_size: int = 3,
+                     norm: str = "batch") -> nn.Module:
+    """The residual block's label-driven normalization: ``SPADE`` (gamma and beta per pixel, from convolutions of
+    the label map; paper Eq. 1) or ``CLADE`` (one gamma and beta per label channel, a lookup; Tan et al. 2021)."""
+    if modulation == "spade":
+        return SPADE(channels, label_channels, hidden, kernel_size, norm)
+    if modulation == "clade":
+        return CLADE(channels, label_channels, norm)
+    raise ValueError(f"modulation must be one of {MODULATIONS}, got {modulation!r}")
+
+
+def clade_segmap(segmap: Segmap) -> Segmap:
+    """The label map as CLADE reads it. CLADE looks up one row per class and cannot take a LabelMap's edges, so
+    a LabelMap with edges becomes the dense map, where the edge channel is one more row of CLADE's tables: on an
+    edge pixel, gamma = gamma_class + gamma_edge (a 1x1 convolution of the map; our choice, not CLADE's paper)."""
+    if isinstance(segmap, LabelMap) and segmap.edges is not None:
+        return segmap.one_hot()  # (N, label_channels, H, W), made once for all the blocks
+    return segmap
 
 
 class SPADEResBlock(nn.Module):
@@ -28,20 +50,21 @@ class SPADEResBlock(nn.Module):
               \text{conv}_0(\text{lrelu}(\text{SPADE}_0(x, m))), m)))
 
     with the shortcut :math:`s(x) = \text{conv}_s(\text{SPADE}_s(x, m))` (1x1, no bias) when ``fin != fout``,
-    else :math:`s(x) = x`. Spectral norm on conv_0, conv_1, conv_s only; the SPADE convs have none."""
+    else :math:`s(x) = x`. Spectral norm on conv_0, conv_1, conv_s only; the SPADE convs have none.
+    ``modulation="clade"`` puts CLADE layers where the SPADE layers are (same names), the CLADE generator."""
 
     def __init__(self, fin: int, fout: int, label_channels: int, hidden: int = 128, kernel_size: int = 3,
-                 norm: str = "batch", spectral_norm: bool = True):
+                 norm: str = "batch", spectral_norm: bool = True, modulation: str = "spade"):
         super().__init__()
         self.learned_shortcut = fin != fout
         fmiddle = min(fin, fout)
         self.conv_0 = nn.Conv2d(fin, fmiddle, 3, padding=1)
         self.conv_1 = nn.Conv2d(fmiddle, fout, 3, padding=1)
-        self.norm_0 = SPADE(fin, label_channels, hidden, kernel_size, norm)
-        self.norm_1 = SPADE(fmiddle, label_channels, hidden, kernel_size, norm)
+        self.norm_0 = conditional_norm(modulation, fin, label_channels, hidden, kernel_size, norm)
+        self.norm_1 = conditional_norm(modulation, fmiddle, label_channels, hidden, kernel_size, norm)
         if self.learned_shortcut:
             self.conv_s = nn.Conv2d(fin, fout, 1, bias=False)
-            self.norm_s = SPADE(fin, label_channels, hidden, kernel_size, norm)
+            self.norm_s = conditional_norm(modulation, fin, label_channels, hidden, kernel_size, norm)
         if spectral_norm:
             self.conv_0, self.conv_1 = add_spectral_norm(self.conv_0), add_spectral_norm(self.conv_1)
             if self.learned_shortcut:
@@ -78,13 +101,18 @@ class SPADEGenerator(nn.Module):
         spectral_norm: spectral norm on the residual blocks' convs (official: yes).
         instance_edges: the last label channel is the instance-edge map (official: unless ``--no_instance``);
             plain class ids are then refused, since they carry no edges (use ``make_segmap`` with instances).
+        modulation: "spade" (official) or "clade": CLADE layers in the blocks (Tan et al., "Efficient Semantic
+            Image Synthesis via Class-Adaptive Normalization", TPAMI 2021): one gamma and beta per class, no
+            convolutions over the label map; ``spade_hidden`` and ``spade_kernel_size`` are then unused.
     """
 
     def __init__(self, label_channels: int, width: int = 256, aspect_ratio: float = 1.0, upsampling: str = "normal",
                  ngf: int = 64, use_vae: bool = False, z_dim: int = 256, spade_hidden: int = 128,
                  spade_kernel_size: int = 3, norm: str = "batch", spectral_norm: bool = True,
-                 instance_edges: bool = False):
+                 instance_edges: bool = False, modulation: str = "spade"):
         super().__init__()
+        if modulation not in MODULATIONS:
+            raise ValueError(f"modulation must be one of {MODULATIONS}, got {modulation!r}")
         if upsampling not in NUM_UPSAMPLINGS:
             raise ValueError(f"upsampling must be one of {list(NUM_UPSAMPLINGS)}, got {upsampling!r}")
         num_up = NUM_UPSAMPLINGS[upsampling]
@@ -99,6 +127,7 @@ class SPADEGenerator(nn.Module):
         self.width, self.height = width, self.sh * 2 ** num_up
         self.label_channels, self.upsampling, self.use_vae, self.z_dim = label_channels, upsampling, use_vae, z_dim
         self.instance_edges = instance_edges
+        self.modulation = modulation
         nf = ngf
 
         if use_vae:
@@ -106,7 +135,7 @@ class SPADEGenerator(nn.Module):
         else:
             self.fc = nn.Conv2d(label_channels, 16 * nf, 3, padding=1)
         block = dict(label_channels=label_channels, hidden=spade_hidden, kernel_size=spade_kernel_size, norm=norm,
-                     spectral_norm=spectral_norm)
+                     spectral_norm=spectral_norm, modulation=modulation)
         self.head_0 = SPADEResBlock(16 * nf, 16 * nf, **block)
         self.G_middle_0 = SPADEResBlock(16 * nf, 16 * nf, **block)
         self.G_middle_1 = SPADEResBlock(16 * nf, 16 * nf, **block)
@@ -139,6 +168,8 @@ class SPADEGenerator(nn.Module):
             # (N, label_channels, 8, 8): at this tiny size the one-hot map costs nothing
             m = dense_segmap(segmap, self.label_channels, (self.sh, self.sw))
             x = self.fc(m.to(self.fc.weight.dtype))  # (N, 16nf, 8, 8)
+        if self.modulation == "clade":
+            segmap = clade_segmap(segmap)
 
         x = self.head_0(x, segmap)  # (N, 16nf, 8, 8)
         x = self.G_middle_0(self.up(x), segmap)  # (N, 16nf, 16, 16)

@@ -15,9 +15,10 @@ from typing import Dict
 import numpy as np
 from PIL import Image
 
-from ..data import CLASS_NAMES as LANDSCAPE_CLASSES
-from ..data import PALETTE as LANDSCAPE_PALETTE
-from ..data import THINGS, Landscapes
+from ..landscapes import CLASS_NAMES as LANDSCAPE_CLASSES
+from ..landscapes import PALETTE as LANDSCAPE_PALETTE
+from ..landscapes import Landscapes
+from ..landscapes.classes import THINGS
 from ..labels import label_png_bytes
 from .classes import ADE20K_CLASSES, CITYSCAPES_CLASSES, COCO_STUFF_CLASSES
 

@@ -22,8 +22,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from ..generator import make_segmap
-from ..labels import LabelMap, check_labels, read_label_png
+from ..labels import LabelMap, check_labels, make_segmap, read_label_png
 from ..modes import progress
 from .transforms import Preprocess, draw_params, image_tensor, transform_ids
 
