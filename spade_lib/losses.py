@@ -327,6 +327,15 @@ def generator_loss_terms(d_fake: DOutputs, d_real: DOutputs, fake: torch.Tensor,
     terms = {"gan": gan_loss(d_fake, target_is_real=True, for_discriminator=False, kind=weights.gan_kind)}
     if weights.feat:
         terms["feat"] = feature_matching_loss(d_fake, d_real, weight=weights.feat)
+    return {**terms, **perceptual_and_kl_terms(fake, real, mu, logvar, vgg, weights)}
+
+
+def perceptual_and_kl_terms(fake: torch.Tensor, real: torch.Tensor, mu: Optional[torch.Tensor] = None,
+                            logvar: Optional[torch.Tensor] = None, vgg: Optional[VGGLoss] = None,
+                            weights: LossWeights = LossWeights()) -> dict[str, torch.Tensor]:
+    """The generator's terms that do not read D, each weighted: "vgg" (if ``weights.perceptual``) and "kl" (if
+    ``mu`` is given); arguments as for ``generator_loss_terms``."""
+    terms = {}
     if weights.perceptual:
         if vgg is None:
             raise ValueError("weights.perceptual is True but no vgg was given: pass vgg=VGGLoss(), or "

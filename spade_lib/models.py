@@ -32,14 +32,14 @@ from PIL import Image
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as safetensors_save
 
-from . import __version__, checkpoints
-from .discriminator import MultiscaleDiscriminator
+from . import __version__, checkpoints, variants
 from .encoder import StyleEncoder, reparameterize
 from .generator import SPADEGenerator
 from .labels import label_channels
 from .landscapes import NUM_CLASSES
 from .losses import GAN_LOSSES
 from .release import REPOSITORY
+from .variants import DISCRIMINATORS, GENERATORS, check_variant
 from .viz import image_grid
 
 PathLike = Union[str, Path]
@@ -77,6 +77,18 @@ class TrainConfig:
     use_vae: bool = option(False, "train the style encoder (VAE, KL loss) for many images per label map and "
                                   "style from a reference image (official --use_vae)")
     z_dim: int = option(256, "size of the style vector z (official 256)", minimum=1)
+    # the networks of the comparison (lesson 12, spade_lib.variants)
+    generator: str = option("spade", "generator: spade (the paper's), clade (CLADE layers, Tan et al., TPAMI 2021, "
+                                     "arXiv 2012.04644) or pix2pixhd (the label map at the input only, the SPADE "
+                                     "paper's baseline, arXiv 1903.07291 Sec. 4)", choices=GENERATORS)
+    discriminator: str = option("multiscale", "discriminator: multiscale (SPADE's PatchGANs) or oasis (a U-Net "
+                                              "segmenter with N + 1 classes, Sushko et al., ICLR 2021, arXiv "
+                                              "2012.04781; no feature matching then)", choices=DISCRIMINATORS)
+    noise_3d: int = option(0, "channels of OASIS's 3D noise joined to the label map in every SPADE layer (OASIS "
+                              "Sec. 3.3: 64); 0: none", minimum=0)
+    label_mix: bool = option(True, "with the oasis discriminator: LabelMix, D also sees real and fake mixed along "
+                                   "class regions (OASIS Sec. 3.2)")
+    lambda_labelmix: float = option(10.0, "weight of LabelMix's consistency loss (OASIS: 10)", minimum=0)
     # losses (spade_lib.losses)
     gan_loss: str = option("hinge", "GAN loss (official hinge)", choices=tuple(GAN_LOSSES))
     lambda_feat: float = option(10.0, "weight of feature matching (paper 10; 0 turns it off)", minimum=0)
@@ -123,6 +135,7 @@ class TrainConfig:
                 raise ValueError(f"{f.name} must be at least {meta['minimum']}; got {value!r}")
             if meta["maximum"] is not None and value > meta["maximum"]:
                 raise ValueError(f"{f.name} must be at most {meta['maximum']}; got {value!r}")
+        check_variant(self.generator, self.discriminator, self.use_vae, self.noise_3d)
 
 
 BOOKKEEPING_FIELDS = ("name", "out", "save_every", "sample_every", "log_every", "keep_checkpoints", "progress",
@@ -177,16 +190,20 @@ def segmap_channels(config: TrainConfig) -> int:
     return label_channels(NUM_CLASSES, use_instance=config.instance_edges)
 
 
-def build_generator(config: TrainConfig) -> SPADEGenerator:
-    return SPADEGenerator(segmap_channels(config), width=config.size, upsampling=config.upsampling, ngf=config.ngf,
-                          use_vae=config.use_vae, z_dim=config.z_dim, spade_hidden=config.spade_hidden,
-                          norm=config.norm, instance_edges=config.instance_edges)
+def build_generator(config: TrainConfig) -> torch.nn.Module:
+    """The generator ``config.generator`` names (SPADEGenerator, OASISGenerator with noise_3d, or
+    Pix2PixHDGenerator; see ``spade_lib.variants``)."""
+    return variants.build_generator(config.generator, segmap_channels(config), width=config.size,
+                                    upsampling=config.upsampling, ngf=config.ngf, norm=config.norm,
+                                    spade_hidden=config.spade_hidden, use_vae=config.use_vae, z_dim=config.z_dim,
+                                    noise_3d=config.noise_3d, instance_edges=config.instance_edges)
 
 
-def build_discriminator(config: TrainConfig) -> MultiscaleDiscriminator:
-    # D sees concat(segmap, image): label channels + 3
-    return MultiscaleDiscriminator(segmap_channels(config) + 3, num_d=config.num_d, n_layers=config.n_layers_d,
-                                   ndf=config.ndf)
+def build_discriminator(config: TrainConfig) -> torch.nn.Module:
+    """The discriminator ``config.discriminator`` names: the multiscale PatchGANs read concat(segmap, image), label
+    channels + 3; OASIS's segmenter reads the image and predicts the Landscapes classes + "fake"."""
+    return variants.build_discriminator(config.discriminator, segmap_channels(config), NUM_CLASSES, size=config.size,
+                                        ndf=config.ndf, num_d=config.num_d, n_layers_d=config.n_layers_d)
 
 
 def build_encoder(config: TrainConfig) -> Optional[StyleEncoder]:

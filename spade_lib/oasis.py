@@ -311,7 +311,8 @@ def oasis_discriminator_terms(discriminator: OASISDiscriminator, fake: torch.Ten
     if not label_mixing:
         d_fake, d_real = discriminator(torch.cat([fake, real])).split(n)
         return oasis_discriminator_loss(d_fake, d_real, labels, ignore_index)
-    mask = label_mix_mask(labels, discriminator.num_classes, generator).to(real.dtype)  # (N, 1, H, W)
+    num_classes = getattr(discriminator, "module", discriminator).num_classes  # also under DDP
+    mask = label_mix_mask(labels, num_classes, generator).to(real.dtype)  # (N, 1, H, W)
     d_fake, d_real, d_mixed = discriminator(torch.cat([fake, real, label_mix(real, fake, mask)])).split(n)
     terms = oasis_discriminator_loss(d_fake, d_real, labels, ignore_index)
     # L_D <- L_D + lambda_LM * L_cons

@@ -46,10 +46,12 @@ from .distributed import frozen, init_distributed, kl_of_the_global_batch, no_bu
 from .encoder import reparameterize
 from .labels import LabelMap, make_segmap
 from .landscapes import NUM_CLASSES, Landscapes
-from .losses import LossWeights, VGGLoss, discriminator_loss_terms, generator_loss_terms, split_fake_real
+from .losses import (LossWeights, VGGLoss, discriminator_loss_terms, generator_loss_terms, perceptual_and_kl_terms,
+                     split_fake_real)
 from .models import (BOOKKEEPING_FIELDS, TrainConfig, build_discriminator, build_encoder, build_generator,
                      generate, load_weights, network_weights, run_dir, save_grid)
 from .modes import mixed_precision_dtype
+from .oasis import oasis_discriminator_terms, oasis_generator_terms
 from .schedule import StepBatches, decay_factor, ema_decay, learning_rates, update_ema
 
 
@@ -193,8 +195,12 @@ class Trainer:
     def generator_step(self, segmap: LabelMap, real: torch.Tensor) -> dict[str, float]:
         with self.autocast(), frozen(self.D):
             fake, mu, logvar = self.generate(segmap, real)
-            d_fake, d_real = self.discriminate(segmap, fake, real)
-            terms = generator_loss_terms(d_fake, d_real, fake, real, mu, logvar, self.vgg, self.loss_weights)
+            if self.config.discriminator == "oasis":  # OASIS: D's class-balanced N + 1 loss, no feature matching
+                terms = {**oasis_generator_terms(self.D, fake, segmap),
+                         **perceptual_and_kl_terms(fake, real, mu, logvar, self.vgg, self.loss_weights)}
+            else:
+                d_fake, d_real = self.discriminate(segmap, fake, real)
+                terms = generator_loss_terms(d_fake, d_real, fake, real, mu, logvar, self.vgg, self.loss_weights)
         terms = kl_of_the_global_batch(terms, self.world_size)
         return self.optimize("generator", {f"g_{name}": term for name, term in terms.items()})
 
@@ -202,8 +208,12 @@ class Trainer:
         with torch.no_grad(), self.autocast():
             fake, _, _ = self.generate(segmap, real)  # a new fake from the updated G, as in the official trainer
         with self.autocast():
-            d_fake, d_real = self.discriminate(segmap, fake, real)
-            terms = discriminator_loss_terms(d_fake, d_real, self.config.gan_loss)
+            if self.config.discriminator == "oasis":  # OASIS: the N + 1 loss, and LabelMix
+                terms = oasis_discriminator_terms(self.D, fake, real, segmap, self.config.label_mix,
+                                                  self.config.lambda_labelmix)
+            else:
+                d_fake, d_real = self.discriminate(segmap, fake, real)
+                terms = discriminator_loss_terms(d_fake, d_real, self.config.gan_loss)
         return self.optimize("discriminator", terms)
 
     def optimize(self, name: str, terms: dict[str, torch.Tensor]) -> dict[str, float]:
@@ -419,7 +429,8 @@ class Trainer:
             raise checkpoints.CheckpointError(f"checkpoint {path}: step {state['step']} is outside 0.."
                                               f"{state['config']['steps']}, the run's steps (was the file edited?); "
                                               f"use another checkpoint")
-        checkpoints.check_same(state["config"], asdict(self.config), path, ignore=RESUMABLE_CHANGES)
+        saved = {**asdict(TrainConfig()), **state["config"]}  # fields newer than the checkpoint: their defaults
+        checkpoints.check_same(saved, asdict(self.config), path, ignore=RESUMABLE_CHANGES)
         if state["step"] > self.config.steps:
             raise checkpoints.CheckpointError(f"checkpoint {path} is at step {state['step']}, past this run's "
                                               f"{self.config.steps} steps: give more steps (--steps) to go on")

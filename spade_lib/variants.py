@@ -40,8 +40,9 @@ def check_variant(generator: str = "spade", discriminator: str = "multiscale", u
 
 def build_generator(generator: str, label_channels: int, width: int = 256, upsampling: str = "normal",
                     ngf: int = 64, norm: str = "batch", spade_hidden: int = 128, use_vae: bool = False,
-                    z_dim: int = 256, noise_3d: int = 0) -> nn.Module:
-    """The generator named ``generator`` (see ``GENERATORS``) for ``label_channels``-channel label maps."""
+                    z_dim: int = 256, noise_3d: int = 0, instance_edges: bool = False) -> nn.Module:
+    """The generator named ``generator`` (see ``GENERATORS``) for ``label_channels``-channel label maps;
+    ``instance_edges``: the last channel is the edge map (SPADEGenerator then refuses plain class ids)."""
     check_variant(generator, use_vae=use_vae, noise_3d=noise_3d)
     size = dict(width=width, upsampling=upsampling, ngf=ngf, norm=norm)
     if generator == "pix2pixhd":
@@ -49,7 +50,7 @@ def build_generator(generator: str, label_channels: int, width: int = 256, upsam
     if noise_3d:
         return OASISGenerator(label_channels, noise_dim=noise_3d, spade_hidden=spade_hidden, **size)
     return SPADEGenerator(label_channels, use_vae=use_vae, z_dim=z_dim, spade_hidden=spade_hidden,
-                          modulation=generator, **size)
+                          modulation=generator, instance_edges=instance_edges, **size)
 
 
 def build_discriminator(discriminator: str, label_channels: int, num_classes: int, size: int = 256, ndf: int = 64,
@@ -61,4 +62,4 @@ def build_discriminator(discriminator: str, label_channels: int, num_classes: in
     check_variant(discriminator=discriminator)
     if discriminator == "oasis":
         return OASISDiscriminator(num_classes, ndf=ndf, num_blocks=oasis_num_blocks(size))
-    return MultiscaleDiscriminator(label_channels + 3, num_D=num_d, n_layers=n_layers_d, ndf=ndf)
+    return MultiscaleDiscriminator(label_channels + 3, num_d=num_d, n_layers=n_layers_d, ndf=ndf)
