@@ -13,6 +13,9 @@ One training step does what the official trainer does:
 2. **discriminator step**: a new fake from the updated G, without gradients; D minimises its hinge loss on fake
    and real, again in one call.
 
+With ``discriminator="oasis"`` both steps use OASIS's losses instead (``spade_lib.oasis``: D segments, LabelMix,
+no feature matching); ``generator`` picks SPADE, CLADE or the pix2pixHD-style baseline (``spade_lib.variants``).
+
 Around the step: Adam with TTUR, linear learning-rate decay at the end, an optional EMA of the generator, mixed
 precision (float16 on CUDA, bfloat16 on CPUs that have it), DistributedDataParallel under ``torchrun``
 (``spade_lib.distributed``), a NaN guard, progress bar, loss history, sample grids, and checkpoints
