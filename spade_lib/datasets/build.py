@@ -21,6 +21,7 @@ import dataclasses
 from pathlib import Path
 from typing import Tuple
 
+from ..download import REGISTRY, cityscapes_instructions, default_root
 from ..landscapes import NUM_CLASSES, Landscapes
 from .ade20k import ADE20K
 from .cityscapes import Cityscapes
@@ -51,16 +52,15 @@ def where_to_get(name: str, root: Path) -> str:
         return (f"a folder for --dataset folder holds images/ (photos), labels/ (label maps of the same names), "
                 f"optionally instances/ and palette.json or palette.txt; see spade_lib.datasets.build")
     if name == "cityscapes":
-        from ..download import cityscapes_instructions
         return cityscapes_instructions(root.parent)
     layout = {"ade20k": "ADEChallengeData2016/images/training/*.jpg and annotations/training/*.png",
               "coco": "train_img/, train_label/, train_inst/ (the official SPADE layout)"}[name]
-    return f"it should hold {layout}; download it with: python -m spade_lib download {name} --root <folder>"
+    return (f"it should hold {layout}. Download it with python -m spade_lib download {name} (then no --dataroot "
+            f"is needed), or with --root R (then --dataroot R/{REGISTRY[name].folder})")
 
 
 def default_folder(name: str):
     """Where ``python -m spade_lib download <name>`` extracts an official dataset; None for the folder dataset."""
-    from ..download import REGISTRY, default_root
     if name == "cityscapes":
         return default_root() / "cityscapes"
     return default_root() / REGISTRY[name].folder if name in REGISTRY else None
