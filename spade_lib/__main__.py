@@ -192,7 +192,7 @@ def load_label_maps(args, config: TrainConfig):
         if not files:
             raise ValueError(f"--labels {args.labels}: no .png files there; give a folder of label-map PNGs")
         labels = torch.stack([label_map_at(f, (real.model_height(config), config.size), num_ids) for f in files])
-        return labels, labels, None, None  # no instance maps: each region of a class counts as one instance
+        return labels, labels, None, real.palette_of(config)  # no instance maps: a region of a class is one instance
     if args.dataset_root is not None:
         batch, dataset = real.dataset_batch(config, args.dataset_root, args.dataset)
         return batch["label"], batch.get("instance", batch["label"]), batch["image"], dataset.palette

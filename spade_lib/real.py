@@ -17,7 +17,8 @@ from pathlib import Path
 import torch
 
 from . import official
-from .datasets.build import label_layout, training_dataset
+from .datasets.build import OFFICIAL, label_layout, training_dataset
+from .datasets.classes import voc_colour_map
 from .inception import inception_features
 from .layers import batched
 from .metrics import frechet_distance
@@ -37,13 +38,22 @@ def load_any_model(spec: str, root=None, device="cpu", ema: bool = True):
         raise ValueError(f"unknown official model {spec!r}: choose one of "
                          f"{', '.join(OFFICIAL_PREFIX + n for n in official.DATASETS)}")
     generator = official.pretrained(name, root=root, device=device)
-    return generator, None, dataclasses.replace(PRESETS[name], use_vae=generator.use_vae)
+    config = dataclasses.replace(PRESETS[name], use_vae=generator.use_vae, size=generator.width,
+                                 aspect_ratio=generator.width / generator.height)  # the preset at its own size
+    return generator, None, config
 
 
 def label_ids(config: TrainConfig):
     """(ids a label map of the config's dataset may hold, whether the last is "don't care")."""
     classes, contain_dontcare = label_layout(config)
     return classes + int(contain_dontcare), contain_dontcare
+
+
+def palette_of(config: TrainConfig):
+    """One colour per id of the config's dataset (None: Landscapes', the grids' default)."""
+    if config.dataset in OFFICIAL:
+        return OFFICIAL[config.dataset].palette
+    return voc_colour_map(label_ids(config)[0]) if config.dataset == "folder" else None
 
 
 def model_height(config: TrainConfig) -> int:
