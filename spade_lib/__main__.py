@@ -216,7 +216,7 @@ def label_map_at(path: Path, size: tuple, num_ids: int = NUM_CLASSES) -> torch.T
     return resize_labels(ids[None], size)[0]
 
 
-def style_images(args, config: TrainConfig, labels, photos):
+def style_images(args, config: TrainConfig, labels, real):
     """The images whose style the samples take: --style-image, or --style (the dataset's renderer), or None."""
     if args.style_image is not None:
         if not Path(args.style_image).is_file():
@@ -229,8 +229,8 @@ def style_images(args, config: TrainConfig, labels, photos):
         return pixels[None].expand(len(labels), -1, -1, -1)
     if args.style is None:
         return None
-    if photos is not None:
-        return photos  # the dataset's own layouts, rendered in that style
+    if real is not None:  # (the argument hides the module spade_lib.real here)
+        return real  # the dataset's own layouts, rendered in that style
     # a label map of your own: the Landscapes renderer paints it in that style, the encoder reads the style off
     return torch.stack([render_labels(label, args.style) for label in labels])
 
