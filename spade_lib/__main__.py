@@ -348,7 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser.add_argument("--preset", choices=list(PRESETS), default=None,
                               help="starting settings: classroom (64x64, 2 CPU cores, about an hour: 56 minutes "
                                    "measured, see the README), colab (128x128, a T4 GPU, about 30 minutes), "
-                                   "official (the paper's 256x256, several GPUs). Default: colab with a GPU, else "
+                                   "official (the paper's 256x256, several GPUs), ade20k, cityscapes, coco (the official "
+                                   "datasets' options, GPU jobs; --dataroot). Default: colab with a GPU, else "
                                    "classroom")
     train_parser.add_argument("--resume", metavar="PATH|latest", default=None,
                               help="continue from a checkpoint (a step_*.json file or a folder), or 'latest' in "

@@ -133,8 +133,9 @@ class TrainConfig:
                 raise ValueError(f"{f.name} must be at most {meta['maximum']}; got {value!r}")
 
 
+# a resumed run may change them: they are not the model's (dataroot: the same data may have moved)
 BOOKKEEPING_FIELDS = ("name", "out", "save_every", "sample_every", "log_every", "keep_checkpoints", "progress",
-                      "workers", "threads", "device")  # a resumed run may change them: they are not the model's
+                      "workers", "threads", "device", "dataroot")
 
 PRESETS = {
     # the official recipe (paper Sec. 4 and Appendix A; NVlabs/SPADE options/*.py) on Landscapes at 256x256: a

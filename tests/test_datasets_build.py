@@ -119,3 +119,20 @@ def test_official_preprocess_scaled_to_the_config_size(tmp_path):
     assert (small.preprocess.load_size, small.preprocess.crop_size, small.preprocess.flip) == (128, 128, False)
     assert small[0]["image"].shape == (3, 128, 128)
     assert label_layout(PRESETS["coco"]) == (182, True)
+
+
+def test_resume_from_the_command_line_with_the_data_moved(tmp_path):
+    import shutil
+
+    from spade_lib.__main__ import main
+    root = make_fixture(tmp_path / "data", "ade20k", count=3, size=40)
+    common = ["--size", "32", "--ngf", "4", "--ndf", "4", "--spade-hidden", "8", "--batch-size", "2",
+              "--no-perceptual", "--workers", "0", "--no-progress", "--no-amp", "--out", str(tmp_path / "run")]
+    assert main(["train", "--preset", "ade20k", "--dataroot", str(root), "--steps", "1", *common]) == 0
+    moved = shutil.move(str(root), str(tmp_path / "moved"))
+    assert main(["train", "--resume", "latest", "--preset", "ade20k", "--dataroot", str(moved), "--steps", "2",
+                 *common]) == 0
+    _, _, config = load_model(tmp_path / "run")
+    assert (config.dataset, config.dataroot) == ("ade20k", str(moved))
+    assert main(["train", "--preset", "ade20k", "--dataroot", str(tmp_path / "gone"), "--steps", "1",
+                 "--out", str(tmp_path / "other"), *common[:-2]]) == 1  # one line, not a traceback
