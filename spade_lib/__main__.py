@@ -397,8 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Evaluate a generator on Landscapes validation images (spade_lib.metrics): every metric next "
                     "to the same measure on real images.")
     evaluate_parser.add_argument("checkpoint", nargs="?", default=str(CLASSROOM_DIR),
-                                 help="a shipped model folder, a checkpoint (step_*.json) or a run folder "
-                                      "(default: the classroom model, %(default)s)")
+                                 help="a shipped model folder, a checkpoint (step_*.json), a run folder or "
+                                      "official:<ade20k|cityscapes|coco> (with --dataset-root) (default: the "
+                                      "classroom model, %(default)s)")
     evaluate_parser.add_argument("--images", metavar="N", type=positive_int, default=None,
                                  help="generated and real images per set (default: 2000; quick mode 64)")
     evaluate_parser.add_argument("--test-images", metavar="N", type=positive_int, default=None,
