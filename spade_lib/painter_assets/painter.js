@@ -1,4 +1,4 @@
-// The painter's browser side (lesson 09); spade_lib/painter.py is the kernel side.
+// The painter's browser side (lesson 09); spade_lib/painter/widget.py is the kernel side.
 //
 // The browser keeps its own copy of the label map and paints into it at once: painting never waits for the
 // kernel. When a stroke ends it sends it to the kernel, {type: "stroke", id, points: [[x, y], ...], class_id,
@@ -7,7 +7,7 @@
 // browser then redraws from the kernel's map, with the edits the kernel has not answered yet painted on top.
 // Element selectors for tests: the data-testid attributes below (painter, painter-canvas, painter-image, ...).
 
-// ---- the brush: the same integer arithmetic as spade_lib/painter.py ----------------------------------------
+// ---- the brush: the same integer arithmetic as spade_lib/painter/canvas.py ------------------------------------
 
 // Offsets [dx, dy] of the pixels whose centres lie within radius + 1/2 of the centre: dx² + dy² <= r² + r.
 function discOffsets(radius) {
@@ -365,5 +365,5 @@ function render({ model, el }) {
 
 export default { render };
 
-// the brush, for tests/test_painter.py, which checks it pixel for pixel against spade_lib/painter.py
+// the brush, for tests/test_painter.py, which checks it pixel for pixel against spade_lib/painter/canvas.py
 export { applyEdit, clampPoint, discOffsets, linePoints };
