@@ -156,7 +156,9 @@ class Painter(AnyWidget):
                 generator = official.pretrained(dataset, root, device=device())
             except FileNotFoundError as error:
                 problem = f"{type(error).__name__}: {error}"
-        painter = cls.for_dataset(dataset, generator, size=kwargs.pop("size", official_size(dataset)), **kwargs)
+        size = kwargs.pop("size", official_size(dataset))
+        kwargs.setdefault("display_size", max(cls.display_size.default_value, size[1]))  # Cityscapes: 512 wide
+        painter = cls.for_dataset(dataset, generator, size=size, **kwargs)
         if problem:
             painter.model_problem = problem
             painter.refresh()
