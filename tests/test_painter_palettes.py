@@ -61,7 +61,7 @@ def test_the_segmap_is_the_official_pipelines(dataset):
     generator = tiny_official(dataset)
     painter = Painter.for_official(dataset, generator)
     seen = recording(generator)
-    thing = {"ade20k": 20, "cityscapes": 26, "coco": 2}[dataset]  # a car
+    thing = {"ade20k": 21, "cityscapes": 26, "coco": 2}[dataset]  # a car
     painter.stroke([(100, 150), (140, 150)], thing, radius=6, new_instance=True)
     painter.stroke([(30, 200)], len(painter.class_names) - 1, radius=4)  # the last id: flag, license plate, don't care
     segmap = seen[-1]
