@@ -375,6 +375,7 @@ function render({ model, el }) {
   function showPalette() {
     const names = get("class_names"), searching = get("searchable");
     finder.hidden = !searching;
+    search.placeholder = `search ${names.length} classes…`;
     const ids = searching ? matchClasses(names, search.value) : names.map((_, k) => k);
     palette.replaceChildren(...ids.map((k) => classButton(k, "painter-class")));
     const none = h("span", { class: "spade-painter-value" }, [`no class named “${search.value}”`]);
