@@ -124,7 +124,8 @@ def test_for_dataset_takes_a_dataset_object_with_its_own_classes():
 def test_style_controls_give_way_to_a_note_without_a_style_code():
     assert "without the style encoder" in Painter.for_official("ade20k", tiny_official("ade20k")).style_note
     tiny_vae = build_generator(TINY)  # a model with a style code z keeps them
-    assert Painter(tiny_vae, None).style_note == "" and not Painter(tiny_vae, None).searchable  # lesson 09's
+    classroom = Painter(tiny_vae, None)  # lesson 09's painter as it was: no note, no search, brush at class 0
+    assert classroom.style_note == "" and not classroom.searchable and classroom.brush_class == 0
 
 
 def test_the_recent_row_keeps_the_last_classes_used_first():

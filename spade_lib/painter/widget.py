@@ -122,7 +122,8 @@ class Painter(AnyWidget):
         self.uses_z = bool(generator is not None and generator.use_vae)
         self.style_note = "" if generator is None or self.uses_z else NO_STYLE_NOTE
         self.searchable = len(names) > SEARCH_FROM
-        self.brush_class = int(self.labels[-1, 0])  # the ground of the first layout
+        if not self.landscapes:  # lesson 09's brush starts at class 0; a real dataset's at the ground it paints
+            self.brush_class = int(self.labels[-1, 0])
         self.recent_classes = list(dict.fromkeys([self.brush_class, int(self.labels[0, 0])]))
         self.observe(lambda change: self.use_class(change["new"]), "brush_class")
         self.on_msg(lambda _, content, buffers: self.receive(content, buffers))
