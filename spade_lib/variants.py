@@ -38,13 +38,14 @@ def check_variant(generator: str = "spade", discriminator: str = "multiscale", u
                          "(OASIS: noise_3d 64 and no style encoder)")
 
 
-def build_generator(generator: str, label_channels: int, width: int = 256, upsampling: str = "normal",
+def build_generator(generator: str, label_channels: int, width: int = 256, aspect_ratio: float = 1.0,
+                    upsampling: str = "normal",
                     ngf: int = 64, norm: str = "batch", spade_hidden: int = 128, use_vae: bool = False,
                     z_dim: int = 256, noise_3d: int = 0, instance_edges: bool = False) -> nn.Module:
     """The generator named ``generator`` (see ``GENERATORS``) for ``label_channels``-channel label maps;
     ``instance_edges``: the last channel is the edge map (SPADEGenerator then refuses plain class ids)."""
     check_variant(generator, use_vae=use_vae, noise_3d=noise_3d)
-    size = dict(width=width, upsampling=upsampling, ngf=ngf, norm=norm)
+    size = dict(width=width, aspect_ratio=aspect_ratio, upsampling=upsampling, ngf=ngf, norm=norm)
     if generator == "pix2pixhd":
         return Pix2PixHDGenerator(label_channels, **size)
     if noise_3d:
