@@ -102,7 +102,7 @@ class TrainConfig:
     seed: int = option(0, "random seed: the same seed gives the same weights on CPU")
     workers: int = option(2, "data-loading worker processes (0: load in the training process)", minimum=0)
     threads: int = option(0, "CPU threads of torch (0: torch's default, one per core); on a busy or shared CPU, 1 "
-                             "can be several times faster", minimum=0)
+                             "can be much faster (classroom: 8-18 images/s against 2-11 with 2)", minimum=0)
     device: str = option("auto", "'auto' (CUDA when present, see spade_lib.modes), 'cpu', 'cuda' or 'cuda:1'")
     # bookkeeping: these may change when resuming (BOOKKEEPING_FIELDS)
     name: str = option("official", "run name; the default output folder is runs/<name> (on Colab: on Drive)")

@@ -61,4 +61,4 @@ def build_discriminator(discriminator: str, label_channels: int, num_classes: in
     check_variant(discriminator=discriminator)
     if discriminator == "oasis":
         return OASISDiscriminator(num_classes, ndf=ndf, num_blocks=oasis_num_blocks(size))
-    return MultiscaleDiscriminator(label_channels + 3, num_D=num_d, n_layers=n_layers_d, ndf=ndf)
+    return MultiscaleDiscriminator(label_channels + 3, num_d=num_d, n_layers=n_layers_d, ndf=ndf)

@@ -55,12 +55,15 @@ def test_the_installed_wheel_loads_the_classroom_model_and_the_segmenter(install
     script = (
         "import spade_lib, torch\n"
         "from spade_lib import metrics, models\n"
+        "from spade_lib.labels import make_segmap\n"
         "print(spade_lib.__file__)\n"
         "print(models.CLASSROOM_DIR)\n"
         "generator, encoder, config = models.load_classroom()\n"
         "segmenter = metrics.load_segmenter()\n"
         "print(config.name, config.size, type(segmenter).__name__)\n"
-        "print(tuple(models.generate(generator, encoder, torch.zeros(1, 64, 64, dtype=torch.long)).shape))\n"
+        "ids = torch.zeros(1, 64, 64, dtype=torch.long)\n"
+        "segmap = make_segmap(ids, 11, instance=ids)  # the classroom model reads instance edges too\n"
+        "print(tuple(models.generate(generator, encoder, segmap).shape))\n"
     )
     lines = run([python, "-c", script], cwd=tmp_path, env=env).splitlines()
     assert lines[0].startswith(str(site)), f"spade_lib came from {lines[0]}, not from the installed wheel"

@@ -1,7 +1,7 @@
 """Small fake datasets in the official folder layouts, for machines without the real data (lesson 11's quick and
 default modes, the tests).
 
-``make_fixture(root, "ade20k")`` writes a few Landscapes scenes (``spade_lib.data``), relabelled with plausible
+``make_fixture(root, "ade20k")`` writes a few Landscapes scenes (``spade_lib.landscapes``), relabelled with plausible
 classes of the real dataset, as that dataset's files: JPEG or PNG photos, greyscale label maps, instance maps
 where the dataset has them. Widths (and for ADE20K, COCO-Stuff and the folder, heights) vary from file to file
 like real photos, and everything is deterministic from ``seed``. It returns the root to give the reader::

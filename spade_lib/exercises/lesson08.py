@@ -61,7 +61,7 @@ def check_lr_factor(lr_factor) -> Result:
                             f"{fraction:g} of the steps (from step {steps - decay_steps}).")
             return hint(f"{where} you return {value:.4g}, expected {expected:.4g}. In the decay, the factor falls "
                         f"in a straight line from 1 (step {steps - decay_steps}) to 0 (step {steps}).")
-    return passed("your factor is spade_lib.training.decay_factor: constant, then a straight line down to 0. "
+    return passed("your factor is spade_lib.schedule.decay_factor: constant, then a straight line down to 0. "
                   "With TTUR both learning rates (1e-4 and 4e-4) are multiplied by it.")
 
 
@@ -124,7 +124,7 @@ def check_ema_update(ema_update) -> Result:
                 return hint(f"parameter {name!r} is a copy of the model's: average it, "
                             f"ema = decay * ema + (1 - decay) * model.")
             return hint(f"parameter {name!r} has wrong values: ema = decay * ema + (1 - decay) * model.")
-    return passed("your update is spade_lib.training.update_ema: parameters averaged, buffers copied. With decay "
+    return passed("your update is spade_lib.schedule.update_ema: parameters averaged, buffers copied. With decay "
                   "0.999 the EMA averages over about the last 1000 steps.")
 
 
