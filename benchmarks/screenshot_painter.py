@@ -2,7 +2,11 @@
 chromium, undo back to the lesson's layout, paint a mountain and a lake with the mouse, pick a style, and save the
 widget alone, cropped to what it draws.
 
-    python benchmarks/screenshot_painter.py     # writes data/figures/painter.png
+    python benchmarks/screenshot_painter.py          # writes data/figures/painter.png
+    python benchmarks/screenshot_painter.py ade20k   # writes data/figures/painter_ade20k.png
+
+The second is the painter of an official ADE20K model (lesson 11): the official generator's architecture with random
+weights (the official checkpoint cannot be downloaded here), its 151 classes found with the search box.
 
 Needs Debian's chromium and the playwright package, like tests/test_painter_browser.py (whose helpers it uses).
 """
@@ -12,9 +16,20 @@ from pathlib import Path
 from spade_lib.landscapes import MOUNTAIN, SNOW, WATER
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from browser import IMAGE, WIDGET, browser_problems, paint, paint_lesson  # noqa: E402
+from browser import (CANVAS, IMAGE, OFFICIAL_NOTEBOOK, WIDGET, browser_problems, canvas_pixel_centres,  # noqa: E402
+                     kernel_eval, official_painter, official_painters, paint, paint_lesson, search_and_pick,
+                     stroke_latency_ms)
 
-FIGURE = Path(__file__).resolve().parent.parent / "data" / "figures" / "painter.png"
+FIGURES = Path(__file__).resolve().parent.parent / "data" / "figures"
+FIGURE, FIGURE_ADE20K = FIGURES / "painter.png", FIGURES / "painter_ade20k.png"
+ADE20K_STROKES = [  # (what is typed in the search box, radius, stroke in label-map pixels)
+    ("mountain", 12, [(20, 112), (70, 70), (120, 100), (170, 60), (236, 110)]),
+    ("tree", 9, [(30, 150), (60, 135), (90, 152)]),
+    ("water", 10, [(110, 200), (160, 205), (230, 200)]),
+    ("house", 6, [(180, 145), (200, 145)]),
+]
+RANDOM_WEIGHTS = ("the official ADE20K generator's architecture with random weights: the official checkpoint "
+                  "(spade_lib.official.pretrained) paints the photo")
 LESSON_EDITS = 2  # the lesson's water stroke and cloud fill on top of layout 3, undone first
 PEAK, FOOT = (40, 12), 36  # the mountain's summit (x, y) and the row of its foot, in label-map pixels
 STYLE = "day"
@@ -56,10 +71,32 @@ def save_widget(page, path):
     widget.screenshot(path=str(path), animations="disabled")
 
 
+def paint_ade20k(page, widget):
+    """Find each class by typing its name, as a student would, and paint its stroke."""
+    for typed, radius, pixels in ADE20K_STROKES:
+        search_and_pick(widget, typed)
+        widget.locator('[data-testid="painter-radius"]').fill(str(radius))
+        canvas = widget.locator(CANVAS)
+        stroke_latency_ms(page, canvas, widget.locator(IMAGE), canvas_pixel_centres(canvas, pixels), timeout_s=120)
+    search_and_pick(widget, "ro", keys=[])  # the search box at work in the picture: "rock", "road", "rod"...
+
+
+def screenshot_ade20k():
+    with official_painters(ngf=64, timeout_s=600) as (page, lab):
+        widget = official_painter(page, "ade")
+        paint_ade20k(page, widget)
+        kernel_eval(lab, OFFICIAL_NOTEBOOK, f"ade.show({RANDOM_WEIGHTS!r})")
+        widget.evaluate("root => Object.assign(root.style, {width: 'max-content', padding: '10px', background: '#fff'})")
+        widget.screenshot(path=str(FIGURE_ADE20K), animations="disabled")
+    print(f"wrote {FIGURE_ADE20K}")
+
+
 def main():
     problems = browser_problems()
     if problems:
         sys.exit("; ".join(problems))
+    if sys.argv[1:] == ["ade20k"]:
+        return screenshot_ade20k()
     with paint_lesson(mode="default", scale=2) as (page, lab):
         for _ in range(LESSON_EDITS):
             click_and_wait_for_image(page, "painter-undo")

@@ -1,4 +1,4 @@
-"""The command line: ``python -m spade_lib train | sample | evaluate`` (lesson 08).
+"""The command line: ``python -m spade_lib train | sample | evaluate | download`` (lessons 08 and 11).
 
     python -m spade_lib train --preset classroom                 # 64x64 on 2 CPU cores, about an hour
     python -m spade_lib train --preset colab                     # 128x128 on a Colab T4, about 30 minutes
@@ -7,6 +7,9 @@
     python -m spade_lib train --preset classroom --steps 3 --out runs/check     # a quick check that it runs
     torchrun --nproc_per_node 4 -m spade_lib train --preset official   # several GPUs
     python -m spade_lib sample --checkpoint runs/classroom --dataset 4 --variants 3 --style sunset
+    python -m spade_lib download ade20k                          # ADE20K into ~/spade_data (or $SPADE_DATA, --root)
+    python -m spade_lib train --preset ade20k --dataroot ~/spade_data/ade20k   # the official recipe, a GPU job
+    python -m spade_lib sample --checkpoint official:ade20k --dataset-root ~/spade_data/ade20k
 
 Every field of ``spade_lib.models.TrainConfig`` is an option of ``train`` (``--batch-size 4``, ``--no-amp``).
 A resumed run takes the checkpoint's settings; only those that leave the model and its math alone may change.
@@ -15,6 +18,7 @@ Ctrl-C / SIGTERM (after saving a checkpoint), so ``train && export`` never goes 
 """
 import argparse
 import dataclasses
+import json
 import shutil
 import signal
 import sys
@@ -23,11 +27,11 @@ from pathlib import Path
 
 import torch
 
-from . import checkpoints, metrics, modes
+from . import checkpoints, download, metrics, modes, real
 from .checkpoints import CheckpointError
 from .labels import make_segmap, read_label_png, resize_labels
 from .landscapes import NUM_CLASSES, STYLE_NAMES, Landscapes, render_labels
-from .models import CLASSROOM_DIR, PRESETS, TrainConfig, config_from_dict, generate, load_model, run_dir, save_grid
+from .models import CLASSROOM_DIR, PRESETS, TrainConfig, config_from_dict, generate, run_dir, save_grid
 from .training import RESUMABLE_CHANGES, NonFiniteLossError, Trainer
 from .viz import read_image
 
@@ -147,7 +151,9 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except (CheckpointError, ValueError) as error:
         return fail(str(error))
     try:
-        trainer = Trainer(config)  # the networks check their sizes here
+        trainer = Trainer(config)  # the networks check their sizes here, the dataset its folder
+    except FileNotFoundError as error:
+        return fail(str(error))
     except ValueError as error:
         parser.error(str(error))
     if earlier_run and trainer.rank == 0:
@@ -178,27 +184,36 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def load_label_maps(args, config: TrainConfig):
-    """(labels (N, H, W), instances (N, H, W), real images (N, 3, H, W) or None) at the model's size."""
+    """(labels (N, H, W), instances (N, H, W), real images (N, 3, H, W) or None, palette or None) at the model's
+    size: from --labels, --dataset-root (the model's own dataset, its palette) or Landscapes."""
+    num_ids, contain_dontcare = real.label_ids(config)
     if args.labels is not None:
         files = sorted(Path(args.labels).glob("*.png"))
         if not files:
             raise ValueError(f"--labels {args.labels}: no .png files there; give a folder of label-map PNGs")
-        labels = torch.stack([label_map_at(f, config.size) for f in files])
-        return labels, labels, None  # no instance maps: each region of a class counts as one instance
+        labels = torch.stack([label_map_at(f, (real.model_height(config), config.size), num_ids) for f in files])
+        return labels, labels, None, real.palette_of(config)  # no instance maps: a region of a class is one instance
+    if args.dataset_root is not None:
+        batch, dataset = real.dataset_batch(config, args.dataset_root, args.dataset)
+        return batch["label"], batch.get("instance", batch["label"]), batch["image"], dataset.palette
+    if config.dataset != "landscapes":
+        raise ValueError(f"this model was trained on {config.dataset}: give its label maps with --dataset-root DIR "
+                         f"(the dataset's folder) or --labels DIR")
     dataset = Landscapes(size=config.size, length=max(config.dataset_size, args.dataset))
     items = [dataset.render(i, args.style) for i in range(args.dataset)]
-    return tuple(torch.stack([item[key] for item in items]) for key in ("label", "instance", "image"))
+    return tuple(torch.stack([item[key] for item in items]) for key in ("label", "instance", "image")) + (None,)
 
 
-def label_map_at(path: Path, size: int) -> torch.Tensor:
-    """(size, size) ids of a label-map PNG, resized (nearest) to the model's size with a note saying so."""
-    ids = torch.from_numpy(read_label_png(path, NUM_CLASSES))
+def label_map_at(path: Path, size: tuple, num_ids: int = NUM_CLASSES) -> torch.Tensor:
+    """(H, W) ids of a label-map PNG (ids below ``num_ids``), resized (nearest) to the model's ``size`` = (H, W)
+    with a note saying so."""
+    ids = torch.from_numpy(read_label_png(path, num_ids))
     height, width = ids.shape
-    if (height, width) != (size, size):
-        stretched = ", stretched: its aspect ratio changed" if height != width else ""
-        print(f"note: {path} is {width}x{height}, resized (nearest neighbour) to the model's {size}x{size}"
-              f"{stretched}; draw it at {size}x{size} to keep it as it is", file=sys.stderr)
-    return resize_labels(ids[None], (size, size))[0]
+    if (height, width) != tuple(size):
+        stretched = ", stretched: its aspect ratio changed" if height * size[1] != width * size[0] else ""
+        print(f"note: {path} is {width}x{height}, resized (nearest neighbour) to the model's {size[1]}x{size[0]}"
+              f"{stretched}; draw it at {size[1]}x{size[0]} to keep it as it is", file=sys.stderr)
+    return resize_labels(ids[None], size)[0]
 
 
 def style_images(args, config: TrainConfig, labels, real):
@@ -214,7 +229,7 @@ def style_images(args, config: TrainConfig, labels, real):
         return pixels[None].expand(len(labels), -1, -1, -1)
     if args.style is None:
         return None
-    if real is not None:
+    if real is not None:  # (the argument hides the module spade_lib.real here)
         return real  # the dataset's own layouts, rendered in that style
     # a label map of your own: the Landscapes renderer paints it in that style, the encoder reads the style off
     return torch.stack([render_labels(label, args.style) for label in labels])
@@ -226,9 +241,9 @@ def run_sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         return fail(f"--out {out} is a file, not a folder: give a folder for the PNG grids")
     try:
         path = Path(args.checkpoint)
-        generator, encoder, config = load_model(path, ema=args.ema)
-        labels, instances, real = load_label_maps(args, config)
-        styles = style_images(args, config, labels, real)
+        generator, encoder, config = real.load_any_model(args.checkpoint, root=args.root, ema=args.ema)
+        labels, instances, photos, palette = load_label_maps(args, config)
+        styles = style_images(args, config, labels, photos)
     except (CheckpointError, ValueError, FileNotFoundError) as error:
         return fail(str(error))
     wants_style = args.variants > 1 or args.style is not None or args.style_image is not None
@@ -236,14 +251,16 @@ def run_sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         parser.error(f"{path} was trained without the style encoder (use_vae false): it makes one image per label "
                      f"map. --variants, --style and --style-image need a model trained with --use-vae")
     torch.manual_seed(args.seed)
-    segmap = make_segmap(labels, NUM_CLASSES, instances if config.instance_edges else None)
-    columns = [] if real is None else [real]
+    classes, contain_dontcare = real.label_layout(config)
+    segmap = make_segmap(labels, classes, instances if config.instance_edges else None,
+                         contain_dontcare=contain_dontcare)
+    columns = [] if photos is None else [photos]
     columns += [generate(generator, encoder, segmap, style_images=styles, sample_style=k > 0)
                 for k in range(args.variants)]
     for first in range(0, len(labels), SAMPLE_ROWS_PER_GRID):
         rows = slice(first, first + SAMPLE_ROWS_PER_GRID)
         grid = save_grid(out / f"grid_{first // SAMPLE_ROWS_PER_GRID:03d}.png", labels[rows],
-                         [column[rows] for column in columns])
+                         [column[rows] for column in columns], palette)
         print(f"wrote {grid}")
     return 0
 
@@ -256,9 +273,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.json is not None and Path(args.json).is_dir():
         return fail(f"--json {args.json} is a folder: give the name of the JSON file to write")
     try:
-        generator, encoder, config = load_model(args.checkpoint, device=args.device or modes.device())
-        segmenter = metrics.load_segmenter(args.segmenter)
-    except (CheckpointError, ValueError, FileNotFoundError) as error:
+        generator, encoder, config = real.load_any_model(args.checkpoint, args.root, args.device or modes.device())
+        if args.dataset_root is not None or config.dataset != "landscapes":
+            return evaluate_on_dataset(args, generator, encoder, config)
+        segmenter = metrics.load_segmenter(args.segmenter or metrics.SEGMENTER_PATH)
+    except (CheckpointError, ValueError, FileNotFoundError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     count = args.images or modes.by_mode(quick=64, default=2000)
@@ -283,6 +302,27 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def evaluate_on_dataset(args, generator, encoder, config: TrainConfig) -> int:
+    """``evaluate --dataset-root``: Fréchet Inception distance and/or mIoU with the user's segmenter (real.py)."""
+    if args.dataset_root is None:
+        raise ValueError(f"this model was trained on {config.dataset}: give the dataset's folder with "
+                         f"--dataset-root DIR")
+    segmenter = real.load_callable(args.segmenter) if args.segmenter else None
+    if segmenter is None and args.inception_weights is None:
+        raise ValueError("evaluating on a real dataset needs --inception-weights PATH (Fréchet distance) and/or "
+                         "--segmenter module:function (mIoU): the Landscapes segmenter does not apply to photos")
+    count = args.images or modes.by_mode(quick=16, default=2000)
+    _, dataset = real.dataset_batch(config, args.dataset_root, 1)
+    print(f"evaluating {args.checkpoint} on {min(count, len(dataset))} {dataset.name} validation images")
+    report = real.evaluate_on_dataset(generator, encoder, dataset, count, segmenter, args.inception_weights,
+                                      args.seed)
+    print("\n".join(f"{name}: {value:.4g}" for name, value in report.items()))
+    if args.json:
+        checkpoints.atomic_write_bytes(args.json, json.dumps(report, indent=2).encode())
+        print(f"wrote {args.json}")
+    return 0
+
+
 # -----------------------------------------------------------------------------------------------------------------
 # the parser
 
@@ -297,7 +337,7 @@ def positive_int(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m spade_lib", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,sample,evaluate}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,sample,evaluate,download}")
 
     train_parser = commands.add_parser(
         "train", help="train SPADE on Landscapes (the official recipe; presets for a CPU and for Colab)",
@@ -308,7 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser.add_argument("--preset", choices=list(PRESETS), default=None,
                               help="starting settings: classroom (64x64, 2 CPU cores, about an hour: 56 minutes "
                                    "measured, see the README), colab (128x128, a T4 GPU, about 30 minutes), "
-                                   "official (the paper's 256x256, several GPUs). Default: colab with a GPU, else "
+                                   "official (the paper's 256x256, several GPUs), ade20k, cityscapes, coco (the official "
+                                   "datasets' options, GPU jobs; --dataroot). Default: colab with a GPU, else "
                                    "classroom")
     train_parser.add_argument("--resume", metavar="PATH|latest", default=None,
                               help="continue from a checkpoint (a step_*.json file or a folder), or 'latest' in "
@@ -326,13 +367,17 @@ def build_parser() -> argparse.ArgumentParser:
         "sample", help="generate images from label maps with a trained checkpoint",
         description="Generate PNG grids (label map | real image if any | generated images) from label maps.")
     sample_parser.add_argument("--checkpoint", default=str(checkpoints.default_run_dir(default_preset())),
-                               help="a checkpoint (step_*.json) or a run folder (its newest checkpoint) "
+                               help="a checkpoint (step_*.json), a run folder (its newest checkpoint), or "
+                                    "official:ade20k / official:cityscapes / official:coco (the official pretrained "
+                                    "generators, after python -m spade_lib download official-checkpoints) "
                                     "(default: %(default)s)")
+    add_real_data_options(sample_parser)
     source = sample_parser.add_mutually_exclusive_group()
     source.add_argument("--labels", metavar="DIR", default=None,
                         help="a folder of label-map PNGs: indexed (palette) PNGs or single-channel PNGs of class ids")
     source.add_argument("--dataset", metavar="N", type=positive_int, default=4,
-                        help="use the first N Landscapes samples (default: %(default)s)")
+                        help="use the first N Landscapes samples, or with --dataset-root the first N validation "
+                             "samples of the model's dataset (default: %(default)s)")
     sample_parser.add_argument("--variants", metavar="N", type=positive_int, default=1,
                                help="images per label map, each with another style vector z (default: %(default)s)")
     style = sample_parser.add_mutually_exclusive_group()
@@ -352,14 +397,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Evaluate a generator on Landscapes validation images (spade_lib.metrics): every metric next "
                     "to the same measure on real images.")
     evaluate_parser.add_argument("checkpoint", nargs="?", default=str(CLASSROOM_DIR),
-                                 help="a shipped model folder, a checkpoint (step_*.json) or a run folder "
-                                      "(default: the classroom model, %(default)s)")
+                                 help="a shipped model folder, a checkpoint (step_*.json), a run folder or "
+                                      "official:<ade20k|cityscapes|coco> (with --dataset-root) (default: the "
+                                      "classroom model, %(default)s)")
     evaluate_parser.add_argument("--images", metavar="N", type=positive_int, default=None,
                                  help="generated and real images per set (default: 2000; quick mode 64)")
     evaluate_parser.add_argument("--test-images", metavar="N", type=positive_int, default=None,
                                  help="held-out images per side of the two-sample test (default: 1000; quick 32)")
-    evaluate_parser.add_argument("--segmenter", default=str(metrics.SEGMENTER_PATH),
-                                 help="the segmenter's weights (default: %(default)s)")
+    evaluate_parser.add_argument("--segmenter", default=None,
+                                 help=f"Landscapes: the segmenter's weights (default: {metrics.SEGMENTER_PATH}); a "
+                                      f"real dataset: module:function, your callable taking images (N, 3, H, W) in "
+                                      f"[-1, 1] to (N, classes, H, W) logits or (N, H, W) ids, for the mIoU")
+    add_real_data_options(evaluate_parser)
     evaluate_parser.add_argument("--inception-weights", metavar="PATH", default=None,
                                  help="also the Fréchet distance in FID's Inception space (needs torch-fidelity and "
                                       "the weights file pt_inception-2015-12-05-6726825d.pth; never downloaded)")
@@ -368,7 +417,20 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument("--device", default=None,
                                  help="where the generator runs, e.g. cuda or cpu (default: CUDA when present); "
                                       "the metrics themselves run on the CPU")
+    download_parser = commands.add_parser(
+        "download", help="download a dataset or the official checkpoints (only when asked; checksums, resume)",
+        description=download.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    download.add_arguments(download_parser)
     return parser
+
+
+def add_real_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", default=None,
+                        help="where python -m spade_lib download put the official checkpoints (default: "
+                             "$SPADE_DATA or ~/spade_data)")
+    parser.add_argument("--dataset-root", metavar="DIR", default=None,
+                        help="the folder of the model's own dataset (ADE20K, Cityscapes, COCO-Stuff or a folder): "
+                             "label maps (and photos) from its validation split, its classes and palette")
 
 
 def check_device(name: str) -> None:
@@ -400,6 +462,8 @@ def main(argv=None) -> int:
         return run_train(args, parser)
     if args.command == "sample":
         return run_sample(args, parser)
+    if args.command == "download":
+        return download.run(args)
     return run_evaluate(args)
 
 

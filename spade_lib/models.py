@@ -36,11 +36,11 @@ from . import __version__, checkpoints
 from .discriminator import MultiscaleDiscriminator
 from .encoder import StyleEncoder, reparameterize
 from .generator import SPADEGenerator
+from .datasets.build import label_layout
 from .labels import label_channels
-from .landscapes import NUM_CLASSES
 from .losses import GAN_LOSSES
 from .release import REPOSITORY
-from .viz import image_grid
+from .viz import colorize, image_grid
 
 PathLike = Union[str, Path]
 
@@ -60,8 +60,16 @@ class TrainConfig:
     """Everything a training run depends on. The defaults are the official recipe at the paper's 256x256 and
     batch 32, on Landscapes; ``PRESETS`` holds the course's smaller settings. The networks are built from it."""
 
-    # data
-    size: int = option(256, "image size in pixels (square)", minimum=8)
+    # data (spade_lib.datasets.build)
+    dataset: str = option("landscapes", "what to train on: landscapes (procedural), ade20k, cityscapes, coco (the "
+                                        "official layouts) or folder (images/, labels/ of your own)",
+                          choices=("landscapes", "ade20k", "cityscapes", "coco", "folder"))
+    dataroot: str = option("", "the dataset's folder (not for landscapes); python -m spade_lib download NAME")
+    num_classes: int = option(0, "--dataset folder: classes in the label maps (0: the palette file's length)",
+                              minimum=0)
+    size: int = option(256, "image width in pixels (official --crop_size)", minimum=8)
+    aspect_ratio: float = option(1.0, "width / height of the images (official --aspect_ratio; Cityscapes 2)",
+                                 minimum=0.25, maximum=4)
     dataset_size: int = option(10_000, "number of Landscapes samples (each fixed by its index)", minimum=1)
     instance_edges: bool = option(True, "feed the instance-edge map as one more label channel (official: yes)")
     # networks
@@ -125,8 +133,9 @@ class TrainConfig:
                 raise ValueError(f"{f.name} must be at most {meta['maximum']}; got {value!r}")
 
 
+# a resumed run may change them: they are not the model's (dataroot: the same data may have moved)
 BOOKKEEPING_FIELDS = ("name", "out", "save_every", "sample_every", "log_every", "keep_checkpoints", "progress",
-                      "workers", "threads", "device")  # a resumed run may change them: they are not the model's
+                      "workers", "threads", "device", "dataroot")
 
 PRESETS = {
     # the official recipe (paper Sec. 4 and Appendix A; NVlabs/SPADE options/*.py) on Landscapes at 256x256: a
@@ -143,6 +152,20 @@ PRESETS = {
     "colab": TrainConfig(
         name="colab", size=128, ngf=32, ndf=64, batch_size=16, use_vae=True, ema=True, steps=3000,
         dataset_size=10_000, workers=2, save_every=250, sample_every=250),
+    # The official datasets with the official options, ready for a GPU (no time was measured here: no GPU). Each
+    # dataset's preprocessing, class count and instance maps are its official ones (NVlabs/SPADE data/
+    # ade20k_dataset.py, cityscapes_dataset.py, coco_dataset.py; ADE20K sets --no_instance, Cityscapes sets
+    # --batchSize 16, 512x256 and "more" upsampling); TTUR, lr 0.0002, hinge + feature matching + VGG as
+    # options/train_options.py; 200 epochs, the last 100 decaying (paper Sec. 4): steps = 200 * floor(train
+    # images / batch), as the official loader drops the last incomplete batch. Give --dataroot, or download into
+    # the default folder (python -m spade_lib download ade20k).
+    "ade20k": TrainConfig(name="ade20k", dataset="ade20k", instance_edges=False, batch_size=32,
+                          steps=200 * (20_210 // 32), save_every=5000, sample_every=1000, workers=8),
+    "cityscapes": TrainConfig(name="cityscapes", dataset="cityscapes", size=512, aspect_ratio=2.0,
+                              upsampling="more", batch_size=16, steps=200 * (2975 // 16), save_every=5000,
+                              sample_every=1000, workers=8),
+    "coco": TrainConfig(name="coco", dataset="coco", batch_size=32, steps=200 * (118_287 // 32), save_every=5000,
+                        sample_every=1000, workers=8),
 }
 
 
@@ -173,12 +196,15 @@ def run_dir(config: TrainConfig) -> Path:
 
 
 def segmap_channels(config: TrainConfig) -> int:
-    """Label channels of the networks: one per Landscapes class, + 1 for instance edges."""
-    return label_channels(NUM_CLASSES, use_instance=config.instance_edges)
+    """Label channels of the networks: one per class of the dataset (+ 1 for its don't-care id), + 1 for instance
+    edges (Landscapes 12 + 1; official ADE20K 151, Cityscapes 36, COCO-Stuff 184)."""
+    classes, dontcare = label_layout(config)
+    return label_channels(classes, contain_dontcare=dontcare, use_instance=config.instance_edges)
 
 
 def build_generator(config: TrainConfig) -> SPADEGenerator:
-    return SPADEGenerator(segmap_channels(config), width=config.size, upsampling=config.upsampling, ngf=config.ngf,
+    return SPADEGenerator(segmap_channels(config), width=config.size, aspect_ratio=config.aspect_ratio,
+                          upsampling=config.upsampling, ngf=config.ngf,
                           use_vae=config.use_vae, z_dim=config.z_dim, spade_hidden=config.spade_hidden,
                           norm=config.norm, instance_edges=config.instance_edges)
 
@@ -241,10 +267,12 @@ def style_pixels(images: torch.Tensor) -> torch.Tensor:
     return images
 
 
-def save_grid(path, labels: torch.Tensor, columns: list[torch.Tensor]) -> Path:
+def save_grid(path, labels: torch.Tensor, columns: list[torch.Tensor], palette=None) -> Path:
     """Save a PNG grid (``spade_lib.viz.image_grid``): one row per label map, the colourized map first, then one
-    image of every column. ``labels``: (N, H, W) class ids; ``columns``: (N, 3, H, W) images in [-1, 1]."""
-    rows = [[labels[i]] + [column[i].float() for column in columns] for i in range(len(labels))]
+    image of every column. ``labels``: (N, H, W) class ids; ``columns``: (N, 3, H, W) images in [-1, 1];
+    ``palette``: one colour per id (default: Landscapes'; a real dataset's ``ds.palette``)."""
+    coloured = [colorize(label) if palette is None else colorize(label, palette) for label in labels]
+    rows = [[coloured[i]] + [column[i].float() for column in columns] for i in range(len(labels))]
     buffer = io.BytesIO()
     Image.fromarray(image_grid(rows)).save(buffer, format="PNG")
     checkpoints.atomic_write_bytes(path, buffer.getvalue())

@@ -64,10 +64,12 @@ def official_dataset(name: str) -> OfficialDataset:
 
 
 def generator(dataset: str, use_vae: bool = False) -> SPADEGenerator:
-    """The official generator for a dataset (96.49 M parameters for ADE20K)."""
+    """The official generator for a dataset (96.49 M parameters for ADE20K). Where the dataset has instance maps
+    (Cityscapes, COCO-Stuff) its last label channel is the instance-edge map, so plain class ids are refused with
+    a message saying how to pass instances (``make_segmap(ids, classes, instances, contain_dontcare=...)``)."""
     d = official_dataset(dataset)
     return SPADEGenerator(d.label_channels, width=d.width, aspect_ratio=d.aspect_ratio, upsampling=d.upsampling,
-                          use_vae=use_vae)
+                          use_vae=use_vae, instance_edges=d.use_instance)
 
 
 def discriminator(dataset: str) -> MultiscaleDiscriminator:

@@ -44,8 +44,8 @@ from torch.utils.data import DataLoader
 from . import checkpoints, modes
 from .distributed import frozen, init_distributed, kl_of_the_global_batch, no_buffer_sync
 from .encoder import reparameterize
+from .datasets.build import label_layout, training_dataset, with_inferred_classes
 from .labels import LabelMap, make_segmap
-from .landscapes import NUM_CLASSES, Landscapes
 from .losses import LossWeights, VGGLoss, discriminator_loss_terms, generator_loss_terms, split_fake_real
 from .models import (BOOKKEEPING_FIELDS, TrainConfig, build_discriminator, build_encoder, build_generator,
                      generate, load_weights, network_weights, run_dir, save_grid)
@@ -54,9 +54,11 @@ from .schedule import StepBatches, decay_factor, ema_decay, learning_rates, upda
 
 
 def to_segmap(batch: dict, config: TrainConfig, device: torch.device) -> LabelMap:
-    """A batch's label and instance maps -> the networks' compact segmap (ids + instance edges) on ``device``."""
+    """A batch's label and instance maps -> the networks' compact segmap (ids + instance edges) on ``device``:
+    the dataset's own ``segmap(batch)`` (its classes and don't-care id), on ``device``."""
     instance = batch["instance"].to(device) if config.instance_edges else None
-    return make_segmap(batch["label"].to(device), NUM_CLASSES, instance)
+    classes, dontcare = label_layout(config)
+    return make_segmap(batch["label"].to(device), classes, instance, contain_dontcare=dontcare)
 
 
 def doubled(segmap: LabelMap) -> LabelMap:
@@ -98,7 +100,7 @@ class Trainer:
     run continues exactly."""
 
     def __init__(self, config: TrainConfig):
-        self.config = config
+        self.config = config = with_inferred_classes(config)  # a folder's class count, recorded in checkpoints
         self.rank, self.world_size, self.device = init_distributed(config.device)
         if config.batch_size % self.world_size:
             raise ValueError(f"batch_size {config.batch_size} must be divisible by the {self.world_size} processes")
@@ -132,7 +134,7 @@ class Trainer:
         self.step, self.history, self.meter, self.stop_reason = 0, [], LossMeter(), None
         self.last_checkpoint, self.last_saved_step = None, None
         self.run_id = uuid.uuid4().hex  # names this run's checkpoints: pruning never deletes another run's
-        self.dataset = Landscapes(size=config.size, length=config.dataset_size)
+        self.dataset = training_dataset(config)  # spade_lib.datasets.build: Landscapes or a real dataset
 
     # --- set-up -------------------------------------------------------------------------------------------------
 
@@ -248,7 +250,7 @@ class Trainer:
     # --- the loop ---------------------------------------------------------------------------------------------
 
     def batches(self) -> DataLoader:
-        sampler = StepBatches(self.config.dataset_size, self.config.batch_size, self.config.seed, self.step,
+        sampler = StepBatches(len(self.dataset), self.config.batch_size, self.config.seed, self.step,
                               self.config.steps, self.rank, self.world_size)
         return DataLoader(self.dataset, batch_sampler=sampler, num_workers=self.config.workers,
                           pin_memory=self.device.type == "cuda", generator=torch.Generator())
@@ -466,7 +468,7 @@ class Trainer:
         segmap, real = to_segmap(batch, self.config, self.device), batch["image"].to(self.device)
         generator = self.generator_ema if self.generator_ema is not None else self.generator
         fake = generate(generator, self.encoder, segmap, style_images=real)
-        return save_grid(self.sample_path(), batch["label"], [real, fake])
+        return save_grid(self.sample_path(), batch["label"], [real, fake], getattr(self.dataset, "palette", None))
 
     def sample_path(self) -> Path:
         """``samples/step_0000300.png``: the sample grid of the current step."""

@@ -66,8 +66,11 @@ def png_bytes(picture) -> bytes:
 
 
 def as_rgb(picture) -> np.ndarray:
-    """A label map (H, W) of integer ids or an image (3, H, W) in [-1, 1] -> (H, W, 3) uint8."""
+    """A label map (H, W) of integer ids or an image (3, H, W) in [-1, 1] -> (H, W, 3) uint8; an (H, W, 3) uint8
+    picture (e.g. ``colorize(label, palette)`` with another palette) as it is."""
     array = _numpy(picture)
+    if array.ndim == 3 and array.shape[-1] == 3 and array.dtype == np.uint8:
+        return array
     return colorize(array) if array.ndim == 2 else to_uint8(array)
 
 

@@ -329,3 +329,49 @@ def paint(page, pixels, class_id: int, radius=None):
     canvas, image = page.locator(CANVAS), page.locator(IMAGE)
     assert image.get_attribute("src"), f"the painter shows no image; its status: {page.locator(STATUS).inner_text()!r}"
     return stroke_latency_ms(page, canvas, image, canvas_pixel_centres(canvas, pixels))
+
+
+# ------------------------------------------------------------------- the painter with the official datasets' models
+OFFICIAL_NOTEBOOK = "official_painters.ipynb"
+OFFICIAL_PAINTERS = ("ade", "city")  # the notebook's variables: ADE20K's painter, then Cityscapes' (512x256)
+OFFICIAL_CELLS = [
+    "from spade_lib import official\n"
+    "from spade_lib.generator import SPADEGenerator\n"
+    "from spade_lib.painter import Painter\n\n"
+    "def random_official(dataset, ngf):\n"
+    "    '''Random weights in the official channels, size and upsampling; ngf=64 is the official width.'''\n"
+    "    s = official.official_dataset(dataset)\n"
+    "    return SPADEGenerator(s.label_channels, width=s.width, aspect_ratio=s.aspect_ratio,\n"
+    "                          upsampling=s.upsampling, ngf=ngf, spade_hidden=ngf * 2).eval()",
+    "ade = Painter.for_official('ade20k', random_official('ade20k', NGF))\nade",
+    "city = Painter.for_official('cityscapes', random_official('cityscapes', NGF))\ncity",
+]
+
+
+@contextmanager
+def official_painters(ngf=4, timeout_s=300, **page_options):
+    """A notebook with the ADE20K and the Cityscapes painter (random generators ``ngf`` filters wide, the official
+    sizes and channels), run in JupyterLab and open in chromium; yields (page, lab)."""
+    import nbformat
+
+    with tempfile.TemporaryDirectory(prefix="spade-painters-") as folder:
+        cells = [nbformat.v4.new_code_cell(f"NGF = {ngf}")] + [nbformat.v4.new_code_cell(c) for c in OFFICIAL_CELLS]
+        kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+        nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata=kernel), Path(folder) / OFFICIAL_NOTEBOOK)
+        with jupyter_lab(Path(folder)) as lab, chromium_page(**page_options) as page:
+            open_and_run(page, lab, OFFICIAL_NOTEBOOK, timeout_s)
+            yield page, lab
+
+
+def official_painter(page, name: str):
+    """The widget of the notebook's painter ``name`` ("ade" or "city") as a Playwright locator."""
+    return page.locator(WIDGET).nth(OFFICIAL_PAINTERS.index(name))
+
+
+def search_and_pick(widget, typed: str, keys=("Enter",)):
+    """Type ``typed`` into the palette's search box key by key, then press ``keys`` (Enter: the best match)."""
+    search = widget.locator('[data-testid="painter-search"]')
+    search.fill("")
+    search.press_sequentially(typed)
+    for key in keys:
+        widget.page.keyboard.press(key)

@@ -79,6 +79,7 @@ def local_remote(folder: Path, tagged: bool) -> Path:
     main with a file NEWER, so that a clone shows which of the two it got."""
     work = folder / "work"
     shutil.copytree(ROOT / "spade_lib", work / "spade_lib", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "data", work / "data")  # the shipped models: package data (pyproject.toml)
     (work / "notebooks").mkdir()
     for name in ("pyproject.toml", "README.md", "LICENSE", "notebooks/00_welcome.ipynb"):
         shutil.copy2(ROOT / name, work / name)

@@ -1,5 +1,6 @@
-"""The painter on ipywidgets 7.7.1, the version Google Colab runs: tests/test_painter.py again, in a subprocess
-whose ipywidgets is 7.7.1 instead of this environment's 8, and a check that installing the course never forces 8.
+"""The painter on ipywidgets 7.7.1, the version Google Colab runs: tests/test_painter.py and
+tests/test_painter_palettes.py again, in a subprocess whose ipywidgets is 7.7.1 instead of this environment's 8, and
+a check that installing the course never forces 8.
 
 ipywidgets 7.7.1 is installed once with pip into a folder under .venv/ (ignored by git) and put first on the
 subprocess's PYTHONPATH; nothing in the course environment is installed or upgraded. Only its Python side is
@@ -25,7 +26,7 @@ RUN_PAINTER_TESTS = f"""
 import sys, ipywidgets, pytest
 assert ipywidgets.__version__ == {COLAB_IPYWIDGETS!r}, ipywidgets.__version__
 assert ipywidgets.__file__.startswith({str(CACHE)!r}), ipywidgets.__file__
-sys.exit(pytest.main(["tests/test_painter.py", "-q", "-p", "no:cacheprovider"]))
+sys.exit(pytest.main(["tests/test_painter.py", "tests/test_painter_palettes.py", "-q", "-p", "no:cacheprovider"]))
 """
 
 

@@ -16,7 +16,8 @@ input with the official channel count ``ds.label_channels``:
 ``make_fixture(root, name)`` writes a small fake dataset in the official layout, for machines without the real
 data. Class names and colours: ``ds.class_names`` and ``ds.palette`` (one per id, also on the classes, e.g.
 ``ADE20K.class_names``), and the tables in ``classes``. ADE20K ids are numbered as the official pipeline (and
-checkpoint) sees them, "unknown" first: see ``ade20k`` for why, and ``shift_labels``.
+checkpoint) sees them, "unknown" first: see ``ade20k`` for why, and ``shift_labels``. Training on them:
+``build.training_dataset(config)`` reads ``TrainConfig.dataset`` and ``dataroot`` (``--dataset``, ``--dataroot``).
 """
 from .ade20k import ADE20K
 from .cityscapes import Cityscapes

@@ -1,4 +1,4 @@
-// The painter's browser side (lesson 09); spade_lib/painter.py is the kernel side.
+// The painter's browser side (lesson 09); spade_lib/painter/widget.py is the kernel side.
 //
 // The browser keeps its own copy of the label map and paints into it at once: painting never waits for the
 // kernel. When a stroke ends it sends it to the kernel, {type: "stroke", id, points: [[x, y], ...], class_id,
@@ -7,7 +7,7 @@
 // browser then redraws from the kernel's map, with the edits the kernel has not answered yet painted on top.
 // Element selectors for tests: the data-testid attributes below (painter, painter-canvas, painter-image, ...).
 
-// ---- the brush: the same integer arithmetic as spade_lib/painter.py ----------------------------------------
+// ---- the brush: the same integer arithmetic as spade_lib/painter/canvas.py ------------------------------------
 
 // Offsets [dx, dy] of the pixels whose centres lie within radius + 1/2 of the centre: dx² + dy² <= r² + r.
 function discOffsets(radius) {
@@ -75,6 +75,25 @@ function applyEdit(map, edit) {
   (edit.type === "fill" ? paintFill : paintStroke)(map, edit);
 }
 
+// ---- the palette's search ----------------------------------------------------------------------------------------
+
+// The class ids whose names match what is typed, best first: names that start with it, then names with a word that
+// starts with it ("tree" finds "palm tree" before "street"), then names that hold it anywhere; in id order within
+// each group. Case is ignored; a number also finds the class with that id. Nothing typed: every class, in id order.
+function matchClasses(names, query) {
+  const typed = query.trim().toLowerCase();
+  const ids = names.map((_, k) => k);
+  if (!typed) return ids;
+  const rank = (name, k) => {
+    const lower = name.toLowerCase();
+    if (String(k) === typed || lower.startsWith(typed)) return 0;
+    if (lower.split(/[\s,\-/]+/).some((word) => word.startsWith(typed))) return 1;
+    return lower.includes(typed) ? 2 : 3;
+  };
+  const ranks = names.map(rank);
+  return ids.filter((k) => ranks[k] < 3).sort((a, b) => ranks[a] - ranks[b] || a - b);
+}
+
 // ---- small helpers ---------------------------------------------------------------------------------------------
 
 // A bytes traitlet arrives as a DataView (ipywidgets 8) or another buffer type (7): always a Uint8Array here.
@@ -140,7 +159,19 @@ function render({ model, el }) {
                        () => send({ type: "clear", class_id: get("brush_class") }));
   const layout = button("painter-random-layout", "random layout", "a layout from the Landscapes dataset",
                         () => send({ type: "random_layout" }));
-  const palette = h("div", { class: "spade-painter-palette", "data-testid": "painter-palette" });
+  const palette = h("div", { class: "spade-painter-palette", "data-testid": "painter-palette",
+                             onkeydown: (event) => moveFocus(event) });
+  // long class lists (the official datasets): the current class, a search box and the classes used last
+  const current = h("span", { class: "spade-painter-current", "data-testid": "painter-current",
+                              "aria-live": "polite" });
+  const search = h("input", { type: "search", class: "spade-painter-search", "data-testid": "painter-search",
+                              "aria-label": "search the classes by name", autocomplete: "off",
+                              oninput: () => showPalette(), onkeydown: (event) => searchKey(event) });
+  const recent = h("span", { class: "spade-painter-recent", "data-testid": "painter-recent" });
+  const finder = h("div", { class: "spade-painter-row spade-painter-finder" }, [
+    h("span", { class: "spade-painter-value" }, ["brush: "]), current, search,
+    h("span", { class: "spade-painter-value" }, ["recent: "]), recent,
+  ]);
 
   const styleName = h("span", { class: "spade-painter-value", "data-testid": "painter-style-name" });
   const reroll = button("painter-reroll", "re-roll z", "a new random style code z",
@@ -157,6 +188,11 @@ function render({ model, el }) {
   const save = button("painter-save", "save", "save label map and image (kernel folder + download)",
                       () => send({ type: "save" }));
   const folder = h("span", { class: "spade-painter-value" });
+  const styleCaption = h("span", {}, [" · style: ", styleName]);
+  const styleRow = h("div", { class: "spade-painter-row", "data-testid": "painter-style" }, [
+    "style: ", reroll, preset, datasetIndex, datasetStyle, h("label", {}, ["image: ", styleUpload]),
+  ]);
+  const styleNote = h("div", { class: "spade-painter-value", "data-testid": "painter-style-note" });
 
   const root = h("div", { class: "spade-painter", "data-testid": "painter" }, [
     h("div", { class: "spade-painter-row" }, [
@@ -166,14 +202,14 @@ function render({ model, el }) {
         [newInstance, " new instance"]),
       undo, redo, clear, layout,
     ]),
+    finder,
     palette,
     h("div", { class: "spade-painter-main" }, [
       h("figure", {}, [canvas, h("figcaption", {}, ["label map (you paint here)"])]),
-      h("figure", {}, [image, h("figcaption", {}, ["generated image · style: ", styleName])]),
+      h("figure", {}, [image, h("figcaption", {}, ["generated image", styleCaption])]),
     ]),
-    h("div", { class: "spade-painter-row", "data-testid": "painter-style" }, [
-      "style: ", reroll, preset, datasetIndex, datasetStyle, h("label", {}, ["image: ", styleUpload]),
-    ]),
+    styleRow,
+    styleNote,
     h("div", { class: "spade-painter-row" }, [
       h("label", {}, ["load label PNG: ", labelUpload]), save, folder,
     ]),
@@ -320,26 +356,72 @@ function render({ model, el }) {
     }
     if (!get("style_name").startsWith("preset ")) preset.value = ""; // another style replaced the preset
     styleName.textContent = get("style_name") || "(none)";
+    styleNote.textContent = get("style_note");
+    styleRow.hidden = styleCaption.hidden = Boolean(get("style_note"));
+    styleNote.hidden = !get("style_note");
     folder.textContent = `saves to: ${get("save_folder") || "the notebook's folder"}`;
     status.textContent = get("status");
     status.dataset.level = get("status_level");
     root.dataset.kernelMs = get("last_latency_ms").toFixed(1);
   }
 
+  const swatch = (k) => h("span", { class: "spade-painter-swatch", style: `background:${get("palette")[k]}` });
+  const classButton = (k, testid) => h("button", {
+    type: "button", class: "spade-painter-class", "data-testid": testid, "data-class-id": k,
+    title: `${get("class_names")[k]} (id ${k})`, onclick: () => set("brush_class", k),
+  }, [swatch(k), get("class_names")[k]]);
+
+  // every class, or those that match the search box, best first
   function showPalette() {
-    const names = get("class_names"), hexes = get("palette");
-    palette.replaceChildren(...names.map((name, k) => h("button", {
-      type: "button", class: "spade-painter-class", "data-testid": "painter-class", "data-class-id": k, title: name,
-      onclick: () => set("brush_class", k),
-    }, [h("span", { class: "spade-painter-swatch", style: `background:${hexes[k]}` }), name])));
+    const names = get("class_names"), searching = get("searchable");
+    finder.hidden = !searching;
+    search.placeholder = `search ${names.length} classes…`;
+    const ids = searching ? matchClasses(names, search.value) : names.map((_, k) => k);
+    palette.replaceChildren(...ids.map((k) => classButton(k, "painter-class")));
+    const none = h("span", { class: "spade-painter-value" }, [`no class named “${search.value}”`]);
+    if (ids.length === 0) palette.append(none);
     showSelectedClass();
   }
 
   function showSelectedClass() {
-    palette.querySelectorAll("button").forEach((node, k) => {
-      node.classList.toggle("selected", k === get("brush_class"));
-      node.setAttribute("aria-pressed", k === get("brush_class"));
-    });
+    const chosen = get("brush_class");
+    for (const node of root.querySelectorAll(".spade-painter-class")) {
+      node.classList.toggle("selected", Number(node.dataset.classId) === chosen);
+      node.setAttribute("aria-pressed", Number(node.dataset.classId) === chosen);
+    }
+    current.replaceChildren(swatch(chosen), `${get("class_names")[chosen]} (${chosen})`);
+  }
+
+  function showRecent() {
+    recent.replaceChildren(...get("recent_classes").map((k) => classButton(k, "painter-recent-class")));
+    showSelectedClass();
+  }
+
+  // the keyboard: Enter takes the best match, arrow down goes to the buttons, Escape empties the box
+  function searchKey(event) {
+    const first = palette.querySelector("button");
+    if (event.key === "Enter" && first) {
+      set("brush_class", Number(first.dataset.classId));
+      search.select();
+    } else if (event.key === "ArrowDown" && first) {
+      first.focus();
+    } else if (event.key === "Escape") {
+      search.value = "";
+      showPalette();
+    } else {
+      return;
+    }
+    event.preventDefault();
+  }
+
+  // arrow keys move between the palette's buttons (Tab and Enter or Space work as everywhere)
+  function moveFocus(event) {
+    const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
+    const buttons = [...palette.querySelectorAll("button")], at = buttons.indexOf(document.activeElement);
+    if (!step || at < 0) return;
+    event.preventDefault();
+    if (at + step < 0 && get("searchable")) search.focus();
+    else buttons[Math.min(Math.max(at + step, 0), buttons.length - 1)].focus();
   }
 
   const handlers = {
@@ -348,12 +430,15 @@ function render({ model, el }) {
     "change:image_serial": showImage,
     "change:palette": () => { showPalette(); redraw(); },
     "change:class_names": showPalette,
+    "change:searchable": showPalette,
     "change:brush_class": showSelectedClass,
+    "change:recent_classes": showRecent,
     "change": showControls,
     "msg:custom": (message, buffers) => message.type === "download" && download(message.names, buffers),
   };
   for (const [event, handler] of Object.entries(handlers)) model.on(event, handler);
   showPalette();
+  showRecent();
   showControls();
   redraw();
   showImage();
@@ -365,5 +450,6 @@ function render({ model, el }) {
 
 export default { render };
 
-// the brush, for tests/test_painter.py, which checks it pixel for pixel against spade_lib/painter.py
-export { applyEdit, clampPoint, discOffsets, linePoints };
+// the brush, for tests/test_painter.py, which checks it pixel for pixel against spade_lib/painter/canvas.py, and
+// the palette's search, which tests/test_painter_palettes.py runs on the official class lists
+export { applyEdit, clampPoint, discOffsets, linePoints, matchClasses };

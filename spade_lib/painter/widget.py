@@ -1,26 +1,8 @@
-"""The painting demo (lesson 09): paint a label map, pick a style, and the generator paints the photo.
-
-Two parts, so that everything except the browser can be tested without one:
-
-- ``LabelCanvas`` (numpy only) holds the label map being painted and its instance map, and paints brush strokes
-  and flood fills, with undo and redo. The browser side, ``painter_assets/painter.js``, paints with the very same
-  brush footprint (``disc_offsets``, ``line_points``, ``clamp_points``), so what you see while painting is what the
-  kernel gets.
-- ``Painter``, an anywidget, puts the canvas, the palette, the tools, the style controls and the generated image in
-  one cell. The browser paints at once, without waiting for the kernel; when a stroke ends it sends the stroke (its
-  points, class, radius) to the kernel, which paints it into its ``LabelCanvas``, runs the generator, and sends back
-  the label map and the image (a PNG). The kernel's label map is the true one: the browser redraws from it.
-
-    >>> painter = Painter()                                   # the classroom model (spade_lib.models)
-    >>> painter                                               # the last line of a cell shows the widget
-    >>> painter.stroke([(10, 40), (50, 40)], TREE, radius=3)  # what the browser sends, typed by hand
-    >>> painter.labels                                        # (H, W) uint8 class ids
-    >>> generator, encoder, _ = models.load_model("../runs/classroom")
-    >>> Painter(generator, encoder)                           # your own model from lesson 08
-
-Points are (x, y) pixels of the label map: x the column, y the row, (0, 0) the top-left pixel.
+"""``Painter``, the painting demo in one cell (an anywidget): the canvas, the palette, the tools, the style controls
+and the generated image. The browser paints at once, without waiting for the kernel; when a stroke ends it sends the
+stroke (its points, class, radius) to the kernel, which paints it into its ``LabelCanvas``, runs the generator, and
+sends back the label map and the image (a PNG). The kernel's label map is the true one: the browser redraws from it.
 """
-import colorsys
 import time
 from pathlib import Path
 
@@ -39,219 +21,22 @@ except ModuleNotFoundError as missing_anywidget:
         def __new__(cls, *args, **kwargs):
             raise ModuleNotFoundError(ANYWIDGET_MISSING)
 
-from .checkpoints import CheckpointError
-from .labels import check_labels, label_png_bytes, make_segmap, read_label_png, resize_labels
-from .landscapes import CLASS_NAMES, PALETTE, STYLE_NAMES, Landscapes, check_style
-from .models import PRESETS, ModelNotFoundError, evaluating, load_classroom
-from .viz import png_bytes, read_image
+from .. import official
+from ..checkpoints import CheckpointError
+from ..labels import label_png_bytes, make_segmap, read_label_png, resize_labels
+from ..landscapes import CLASS_NAMES, PALETTE, STYLE_NAMES, Landscapes, check_style
+from ..models import PRESETS, ModelNotFoundError, evaluating, load_classroom
+from ..modes import device
+from ..viz import png_bytes, read_image
+from .canvas import LabelCanvas
+from .palettes import SEARCH_FROM, dataset_classes, hex_colours, make_palette, official_size, with_recent
 
-ASSETS = Path(__file__).resolve().parent / "painter_assets"
-STUFF_INSTANCE = 1000  # plain painting: all of a class is one instance, class * 1000 (as Landscapes numbers stuff)
-FIRST_NEW_INSTANCE = 1_000_000  # the "new instance" brush numbers its objects from here: above every class * 1000
-MAX_RADIUS = 64
-HISTORY = 100  # undo steps kept
+ASSETS = Path(__file__).resolve().parent.parent / "painter_assets"
 LANDSCAPE_SAMPLES = 100_000  # random layouts and reference images come from the first samples of Landscapes
 PRESET_IMAGES = 4  # a style preset's code is the encoder's mu averaged over this many images in that style
-
-
-# -----------------------------------------------------------------------------------------------------------------
-# The brush: the same arithmetic as painter.js, integer for integer
-
-
-def disc_offsets(radius: int) -> np.ndarray:
-    r"""(K, 2) integer offsets (dx, dy) of the brush's footprint: the pixels whose centres lie within
-    :math:`r + \frac12` of the centre pixel's centre,
-
-    .. math:: dx^2 + dy^2 \le (r + \tfrac12)^2 \iff dx^2 + dy^2 \le r^2 + r \quad (\text{integers})
-
-    so a disc of radius r is 2r + 1 pixels across: radius 0 is one pixel, 1 a 3x3 square, 2 a 5x5 without corners."""
-    d = np.arange(-radius, radius + 1)
-    dx, dy = np.meshgrid(d, d, indexing="xy")
-    # dx^2 + dy^2 <= (r + 1/2)^2  <=>  dx^2 + dy^2 <= r^2 + r for integers
-    inside = dx * dx + dy * dy <= radius * radius + radius
-    return np.stack([dx[inside], dy[inside]], 1)
-
-
-def line_points(start, end) -> np.ndarray:
-    """(n + 1, 2) integer points (x, y) from ``start`` to ``end``, one per step along the longer axis, so that the
-    discs stamped on them overlap and a fast stroke leaves no gaps. Point i is start + (end - start) * i / n rounded
-    half up, in integers: floor((2 d i + n) / 2n) = floor(d i / n + 1/2)."""
-    (x0, y0), (x1, y1) = (int(v) for v in start), (int(v) for v in end)
-    n = max(abs(x1 - x0), abs(y1 - y0))
-    if n == 0:
-        return np.array([[x0, y0]])
-    i = np.arange(n + 1)
-    return np.stack([x0 + (2 * (x1 - x0) * i + n) // (2 * n), y0 + (2 * (y1 - y0) * i + n) // (2 * n)], 1)
-
-
-def clamp_points(points, radius: int, height: int, width: int) -> np.ndarray:
-    """(N, 2) integer points (x, y): each coordinate floored, then moved into [-radius - 1, size + radius].
-
-    A disc centred on that margin no longer touches the canvas, and a point far away (the pointer dragged off the
-    page) cannot make a stroke of millions of stamps. Points outside are fine, not an error: a stroke may leave the
-    canvas and come back."""
-    points = np.asarray(points, dtype=np.float64)
-    if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
-        raise ValueError(f"a stroke is a list of (x, y) points, at least one; got an array of shape {points.shape}")
-    if not np.isfinite(points).all():
-        raise ValueError("a stroke's points must be finite numbers (got NaN or infinity)")
-    points = np.floor(points).astype(np.int64)
-    low = -radius - 1
-    return np.stack([points[:, 0].clip(low, width + radius), points[:, 1].clip(low, height + radius)], 1)
-
-
-def stroke_mask(points, radius: int, height: int, width: int) -> np.ndarray:
-    """(H, W) bool: the pixels a brush stroke covers: a disc stamped on every point of every segment of the stroke."""
-    points = clamp_points(points, radius, height, width)
-    centres = np.concatenate([line_points(a, b) for a, b in zip(points[:-1], points[1:])] or [points])
-    pixels = (centres[:, None, :] + disc_offsets(radius)[None]).reshape(-1, 2)  # (N * K, 2) x, y
-    x, y = pixels[:, 0], pixels[:, 1]
-    inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)  # clipping: the rest falls off the canvas
-    mask = np.zeros((height, width), bool)
-    mask[y[inside], x[inside]] = True
-    return mask
-
-
-def flood_region(labels: np.ndarray, point) -> np.ndarray:
-    """(H, W) bool: what a fill at ``point`` (x, y) recolours, the pixels of the clicked pixel's class connected
-    to it through their 4 neighbours. The region grows by one pixel in each direction, inside that class, until it
-    stops growing. A point outside the map fills nothing."""
-    height, width = labels.shape
-    x, y = (int(np.floor(v)) for v in point)
-    region = np.zeros(labels.shape, bool)
-    if not (0 <= x < width and 0 <= y < height):
-        return region
-    same_class = labels == labels[y, x]
-    region[y, x] = True
-    while True:
-        grown = region.copy()
-        grown[1:] |= region[:-1]  # down
-        grown[:-1] |= region[1:]  # up
-        grown[:, 1:] |= region[:, :-1]  # right
-        grown[:, :-1] |= region[:, 1:]  # left
-        grown &= same_class
-        if np.array_equal(grown, region):
-            return region
-        region = grown
-
-
-def make_palette(num_classes: int) -> np.ndarray:
-    """(num_classes, 3) uint8 distinct colours for a class list that comes without a palette (e.g. ADE20K's 151):
-    hues spread by the golden ratio, in three brightnesses."""
-    colours = [colorsys.hsv_to_rgb((k * 0.618033988749895) % 1.0, 0.65, (1.0, 0.8, 0.6)[k % 3])
-               for k in range(num_classes)]
-    return (np.array(colours) * 255 + 0.5).astype(np.uint8).reshape(num_classes, 3)
-
-
-# -----------------------------------------------------------------------------------------------------------------
-# The label map being painted
-
-
-class LabelCanvas:
-    """A label map being painted: ``labels`` (H, W) uint8 class ids and ``instances`` (H, W) int64 instance ids, with
-    undo and redo. Pure numpy: the widget, the tests and lesson 09 use it without a browser.
-
-    Instances feed the instance-edge channel (lesson 00). What the plain brush paints joins its class's one instance,
-    ``class * 1000``, so a painted region is a single instance; with ``new_instance`` every stroke or fill becomes an
-    object of its own (one more tree), numbered from ``FIRST_NEW_INSTANCE`` up."""
-
-    def __init__(self, height: int, width: int, num_classes: int, labels=None, instances=None):
-        if not 1 <= num_classes <= 256:
-            raise ValueError(f"the painter holds class ids in uint8: 1 to 256 classes, got {num_classes}")
-        self.height, self.width, self.num_classes = height, width, num_classes
-        self.labels = np.zeros((height, width), np.uint8)
-        self.instances = np.zeros((height, width), np.int64)
-        if labels is not None:
-            self.labels, self.instances = self.checked_maps(labels, instances)
-        self.undo_stack, self.redo_stack = [], []  # (labels, instances) before each change / after each undo
-
-    # painting
-    def stroke(self, points, class_id: int, radius: int, new_instance: bool = False) -> int:
-        """Paint a brush stroke through ``points`` ((x, y) pixels); returns the number of pixels it covers."""
-        self.check_class(class_id)
-        if not 0 <= radius <= MAX_RADIUS:
-            raise ValueError(f"brush radius must be 0 to {MAX_RADIUS} pixels, got {radius}")
-        return self.paint(stroke_mask(points, int(radius), self.height, self.width), class_id, new_instance)
-
-    def fill(self, point, class_id: int, new_instance: bool = False) -> int:
-        """Flood-fill the region around ``point`` (x, y) with ``class_id``; returns the number of pixels filled."""
-        self.check_class(class_id)
-        return self.paint(flood_region(self.labels, point), class_id, new_instance)
-
-    def clear(self, class_id: int = 0) -> int:
-        """Paint the whole map with ``class_id``."""
-        self.check_class(class_id)
-        return self.paint(np.ones((self.height, self.width), bool), class_id, new_instance=False)
-
-    def paint(self, mask: np.ndarray, class_id: int, new_instance: bool) -> int:
-        """Give the pixels of ``mask`` the class ``class_id`` and its instance; one step of the history, when
-        anything changes. Returns ``mask.sum()``."""
-        instance = self.next_instance() if new_instance else class_id * STUFF_INSTANCE
-        if not (mask & ((self.labels != class_id) | (self.instances != instance))).any():
-            return 0  # nothing changes: no undo step
-        self.remember()
-        self.labels[mask], self.instances[mask] = class_id, instance
-        return int(mask.sum())
-
-    def set_maps(self, labels, instances=None) -> None:
-        """Replace both maps (a random layout, a loaded file): one step of the history. Without ``instances``,
-        all of each class is one instance."""
-        labels, instances = self.checked_maps(labels, instances)
-        self.remember()
-        self.labels, self.instances = labels, instances
-
-    # history
-    def remember(self) -> None:
-        """Push the current maps on the undo stack (before a change); a new change forgets what undo undid."""
-        self.undo_stack = self.undo_stack[-(HISTORY - 1):] + [(self.labels.copy(), self.instances.copy())]
-        self.redo_stack.clear()
-
-    def undo(self) -> bool:
-        """Go back one change; False when there is none."""
-        return self.step_history(self.undo_stack, self.redo_stack)
-
-    def redo(self) -> bool:
-        """Redo the last undone change; False when there is none."""
-        return self.step_history(self.redo_stack, self.undo_stack)
-
-    def step_history(self, source: list, target: list) -> bool:
-        if not source:
-            return False
-        target.append((self.labels, self.instances))
-        self.labels, self.instances = source.pop()
-        return True
-
-    # checks
-    def check_class(self, class_id) -> None:
-        if isinstance(class_id, bool) or not isinstance(class_id, (int, np.integer)):
-            raise ValueError(f"a class id is an integer, got {class_id!r}")
-        if not 0 <= class_id < self.num_classes:
-            raise ValueError(f"unknown class id {class_id}: this model knows classes 0 to {self.num_classes - 1}")
-
-    def checked_maps(self, labels, instances):
-        """(labels as uint8, instances as int64) after checking their shapes and ids."""
-        labels = np.asarray(labels)
-        if labels.shape != (self.height, self.width):
-            raise ValueError(f"the label map has shape {labels.shape}, the canvas {(self.height, self.width)}")
-        check_labels(torch.from_numpy(labels.astype(np.int64))[None], self.num_classes)
-        labels = labels.astype(np.uint8)
-        if instances is None:
-            return labels, labels.astype(np.int64) * STUFF_INSTANCE
-        instances = np.asarray(instances, np.int64)
-        if instances.shape != labels.shape:
-            raise ValueError(f"the instance map has shape {instances.shape}, the label map {labels.shape}")
-        return labels, instances.copy()
-
-    def next_instance(self) -> int:
-        return max(int(self.instances.max()) + 1, FIRST_NEW_INSTANCE)
-
-
-# -----------------------------------------------------------------------------------------------------------------
-# The widget
-
-
-def hex_colours(palette) -> list:
-    return [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in np.asarray(palette, np.uint8).tolist()]
+SKY_NAMES, GROUND_NAMES = ("sky", "sky-other"), ("grass", "road")  # for the first layout of a real dataset
+NO_STYLE_NOTE = ("this model was trained without the style encoder (use_vae false): one image per label map, "
+                 "no style controls")
 
 
 class Painter(AnyWidget):
@@ -266,6 +51,10 @@ class Painter(AnyWidget):
         palette: (K, 3) uint8 colours to paint the classes in (default: Landscapes' ``PALETTE`` for its classes,
             ``make_palette(K)`` otherwise).
         size: the label map's (H, W), or an int; default: the generator's output size.
+
+    ``Painter.for_official("ade20k")`` (or "cityscapes", "coco") paints with an official generator and its
+    dataset's classes, colours and size; ``Painter.for_dataset(dataset, generator)`` with a model trained on a
+    ``spade_lib.datasets`` dataset. Long class lists get a search box and a row of recent classes.
 
     The browser sends messages (``receive``); every action is also a method (``stroke``, ``fill``, ``undo``, ...)
     that a notebook can call. Random layouts, style presets and dataset images need the Landscapes classes."""
@@ -290,6 +79,9 @@ class Painter(AnyWidget):
     style_presets = traitlets.List(traitlets.Unicode()).tag(sync=True)  # Landscapes styles, when there is an encoder
     has_encoder = traitlets.Bool(False).tag(sync=True)
     uses_z = traitlets.Bool(False).tag(sync=True)
+    style_note = traitlets.Unicode("").tag(sync=True)  # why there are no style controls (a model without z)
+    searchable = traitlets.Bool(False).tag(sync=True)  # a long class list: the palette has a search box
+    recent_classes = traitlets.List(traitlets.Int()).tag(sync=True)  # the classes used last, latest first
     style_name = traitlets.Unicode("").tag(sync=True)  # what the style code z is now
     can_undo = traitlets.Bool(False).tag(sync=True)
     can_redo = traitlets.Bool(False).tag(sync=True)
@@ -304,7 +96,7 @@ class Painter(AnyWidget):
     def __init__(self, generator=None, encoder=None, class_names=None, palette=None, size=None, **kwargs):
         super().__init__(**kwargs)
         self.model_problem = ""
-        if generator is None and encoder is None:
+        if generator is None and encoder is None and class_names is None:
             try:
                 generator, encoder, _ = load_classroom()
             except (ModelNotFoundError, CheckpointError) as error:
@@ -319,7 +111,7 @@ class Painter(AnyWidget):
         self.palette_rgb = palette
         self.height, self.width = self.checked_size(size)
         self.instance_edges = self.reads_instance_edges(len(names))
-        self.canvas = LabelCanvas(self.height, self.width, len(names), *self.first_layout())
+        self.canvas = LabelCanvas(self.height, self.width, len(names), *self.first_layout(names))
         self.rng = np.random.default_rng(0)
         self.preset_codes = {}  # style preset -> z, computed on first use
         self.z, self.style_seed = None, -1
@@ -328,11 +120,50 @@ class Painter(AnyWidget):
         self.style_presets = list(STYLE_NAMES) if self.landscapes and encoder is not None else []
         self.has_encoder = encoder is not None
         self.uses_z = bool(generator is not None and generator.use_vae)
+        self.style_note = "" if generator is None or self.uses_z else NO_STYLE_NOTE
+        self.searchable = len(names) > SEARCH_FROM
+        if not self.landscapes:  # lesson 09's brush starts at class 0; a real dataset's at the ground it paints
+            self.brush_class = int(self.labels[-1, 0])
+        self.recent_classes = list(dict.fromkeys([self.brush_class, int(self.labels[0, 0])]))
+        self.observe(lambda change: self.use_class(change["new"]), "brush_class")
         self.on_msg(lambda _, content, buffers: self.receive(content, buffers))
         if self.uses_z:
             self.reroll_style(seed=0)
         else:
             self.refresh()
+
+    @classmethod
+    def for_dataset(cls, dataset, generator=None, encoder=None, **kwargs) -> "Painter":
+        """A painter for a model of a real dataset: ``dataset`` is "ade20k", "cityscapes", "coco" or a
+        ``spade_lib.datasets`` dataset (e.g. a ``LabelFolder``); its class names and palette, one per id, and the
+        generator (and encoder) moved to ``spade_lib.modes.device()``, the GPU in full mode. The label map is the
+        generator's size (Cityscapes: 512x256); a don't-care id is a class of its own to paint, and the instance
+        edges come from the painted instances where the generator reads them."""
+        if isinstance(dataset, str):
+            names, palette = dataset_classes(dataset)
+        else:
+            names, palette = tuple(dataset.class_names), np.asarray(dataset.palette, np.uint8)
+        generator, encoder = (None if net is None else net.to(device()) for net in (generator, encoder))
+        return cls(generator, encoder, class_names=names, palette=palette, **kwargs)
+
+    @classmethod
+    def for_official(cls, dataset: str, generator=None, root=None, **kwargs) -> "Painter":
+        """A painter for an official GauGAN: ``spade_lib.official.pretrained(dataset, root)`` unless ``generator``
+        is given (e.g. ``official.generator(dataset)`` with random weights). Without the downloaded checkpoint the
+        widget says how to get it, and painting still works."""
+        problem = ""
+        if generator is None:
+            try:
+                generator = official.pretrained(dataset, root, device=device())
+            except FileNotFoundError as error:
+                problem = f"{type(error).__name__}: {error}"
+        size = kwargs.pop("size", official_size(dataset))
+        kwargs.setdefault("display_size", max(cls.display_size.default_value, size[1]))  # Cityscapes: 512 wide
+        painter = cls.for_dataset(dataset, generator, size=size, **kwargs)
+        if problem:
+            painter.model_problem = problem
+            painter.refresh()
+        return painter
 
     # ------------------------------------------------------------------ setup
     def checked_size(self, size) -> tuple:
@@ -356,12 +187,24 @@ class Painter(AnyWidget):
                              f"class_names has {num_classes} classes: pass its own class list")
         return extra == 1
 
-    def first_layout(self) -> tuple:
-        """(labels, instances) to start from: a Landscapes layout for its classes, else all class 0."""
+    def first_layout(self, names) -> tuple:
+        """(labels, instances) to start from: a Landscapes layout for its classes; a horizon, sky over ground,
+        for a class list that names them (the official datasets); else all class 0."""
         if not self.landscapes:
-            return None, None
+            return self.horizon(names), None
         layout = self.dataset().layout(0)
         return layout["label"].numpy(), layout["instance"].numpy()
+
+    def horizon(self, names) -> np.ndarray:
+        """(H, W) class ids: the first sky class of ``names`` above 45% of the height, the first ground class
+        below; None when the list has neither."""
+        sky = next((names.index(n) for n in SKY_NAMES if n in names), None)
+        ground = next((names.index(n) for n in GROUND_NAMES if n in names), None)
+        if sky is None or ground is None:
+            return None
+        labels = np.full((self.height, self.width), ground, np.uint8)
+        labels[:round(0.45 * self.height)] = sky
+        return labels
 
     def dataset(self) -> Landscapes:
         if not self.landscapes:
@@ -457,6 +300,10 @@ class Painter(AnyWidget):
     def fill(self, point, class_id: int, new_instance: bool = False) -> None:
         self.canvas.fill(point, class_id, new_instance)
         self.refresh()
+
+    def use_class(self, class_id: int) -> None:
+        """The brush's class changed (in the browser, or here): it heads the palette's "recent" row."""
+        self.recent_classes = with_recent(self.recent_classes, class_id)
 
     def clear(self, class_id: int = 0) -> None:
         self.canvas.clear(class_id)
