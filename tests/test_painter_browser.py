@@ -16,7 +16,7 @@ from browser import (CANVAS, IMAGE, OFFICIAL_NOTEBOOK, canvas_pixel_centres, ker
                      search_and_pick, stroke_latency_ms)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # one test: closed before ``painters`` opens (one Playwright sync session at a time)
 def lesson():
     """(page, lab): lesson 09 open in chromium, every cell run; JupyterLab and the browser always stop after."""
     require_browser()
