@@ -83,6 +83,16 @@ def find_latest(folder: PathLike) -> Path:
     return found[-1]
 
 
+def file_digest(path: PathLike, algorithm: str = "sha256") -> str:
+    """The hex digest of a file, read in 1 MiB chunks (a 19 GB download never sits in memory); ``algorithm`` is
+    any name of ``hashlib.new`` (SHA-256 for our files, MD5 or SHA-1 where that is what a dataset publishes)."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def resolve(path: PathLike) -> Path:
     """Accept a checkpoint's JSON file, its .safetensors file, or a folder (its newest checkpoint)."""
     path = Path(path)

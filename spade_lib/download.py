@@ -27,7 +27,6 @@ datasets/coco_generate_instance_map.py); ``checkpoints/{ade20k,cityscapes,coco}_
 archive; ``spade_lib.official.pretrained`` reads it).
 """
 import argparse
-import hashlib
 import html.parser
 import os
 import sys
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Optional, Tuple, Union
 
 from . import __version__
+from .checkpoints import file_digest
 from .modes import progress
 
 PathLike = Union[str, os.PathLike]
@@ -133,15 +133,6 @@ CITYSCAPES_TERMS = ("Cityscapes: its own licence (non-commercial research and te
 
 # ----------------------------------------------------------------------------------------------------------------
 # Checking
-
-
-def file_digest(path: PathLike, algorithm: str = "sha256") -> str:
-    """The hex digest of a file, read in 1 MiB chunks (a 19 GB file never sits in memory)."""
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(CHUNK_BYTES), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def mismatch(path: Path, remote: RemoteFile) -> Optional[str]:

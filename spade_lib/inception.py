@@ -19,14 +19,13 @@ The file is opened safely before torch-fidelity sees it (it unpickles, i.e. can 
     >>> real_features = inception_features(real_images, "pt_inception-2015-12-05-6726825d.pth")
     >>> fid = frechet_distance(fake_features, real_features)
 """
-import hashlib
 import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from .checkpoints import CheckpointError
+from .checkpoints import CheckpointError, file_digest
 from .layers import batched
 
 WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"  # pytorch-fid's name; torch-fidelity's: weights-inception-...
@@ -34,15 +33,6 @@ WEIGHTS_URL = ("https://github.com/toshas/torch-fidelity/releases/download/v0.2.
                "weights-inception-2015-12-05-6726825d.pth")
 WEIGHTS_SHA256_PREFIX = "6726825d"  # torch-hub convention: the name ends with the start of the file's SHA-256
 OPTION = "--inception-weights"
-
-
-def sha256(path: Path) -> str:
-    """The file's SHA-256, as hex, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_weights(path: Path) -> None:
@@ -57,7 +47,7 @@ def check_weights(path: Path) -> None:
                               f"weights from {WEIGHTS_URL}") from error
     if not (isinstance(state_dict, dict) and all(torch.is_tensor(t) for t in state_dict.values())):
         raise CheckpointError(f"{path} holds a {type(state_dict).__name__}, not an Inception state dict")
-    if not sha256(path).startswith(WEIGHTS_SHA256_PREFIX):
+    if not file_digest(path).startswith(WEIGHTS_SHA256_PREFIX):
         warnings.warn(f"{path} is not the standard FID Inception ({WEIGHTS_NAME}, SHA-256 {WEIGHTS_SHA256_PREFIX}"
                       f"...): its Fréchet distances are not comparable with published FIDs", stacklevel=3)
 

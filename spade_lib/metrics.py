@@ -125,11 +125,15 @@ def load_segmenter(path=SEGMENTER_PATH) -> Segmenter:
 @torch.no_grad()
 def confusion_matrix(segmenter: Segmenter, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """(C, C) counts: entry [true, predicted] over every pixel of every image."""
-    classes = segmenter.num_classes
-    counts = torch.zeros(classes * classes, dtype=torch.long)
+    counts = torch.zeros(segmenter.num_classes, segmenter.num_classes, dtype=torch.long)
     for image_batch, label_batch in zip(batched(images, desc="label alignment"), batched(labels)):
-        predicted = segmenter(image_batch).argmax(1)
-        counts += torch.bincount((label_batch * classes + predicted).flatten(), minlength=classes * classes)
+        counts += pixel_counts(segmenter(image_batch).argmax(1), label_batch, segmenter.num_classes)
+    return counts
+
+
+def pixel_counts(predicted: torch.Tensor, labels: torch.Tensor, classes: int) -> torch.Tensor:
+    """(C, C) counts of one batch of id maps: entry [true, predicted]."""
+    counts = torch.bincount((labels * classes + predicted).flatten(), minlength=classes * classes)
     return counts.view(classes, classes)
 
 
@@ -138,7 +142,13 @@ def label_alignment(segmenter: Segmenter, images: torch.Tensor, labels: torch.Te
 
     IoU_c = TP_c / (TP_c + FP_c + FN_c), from the confusion matrix of the whole set; mIoU averages the classes
     that occur (in the labels or the predictions)."""
-    counts = confusion_matrix(segmenter, images, labels).double()
+    return alignment_of_counts(confusion_matrix(segmenter, images, labels))
+
+
+def alignment_of_counts(counts: torch.Tensor) -> dict[str, float]:
+    """``{"miou", "pixel_accuracy"}`` of a (C, C) confusion matrix, as ``label_alignment`` defines them."""
+    counts = counts.double()
+    # IoU_c = TP_c / (TP_c + FP_c + FN_c)
     true_positive = counts.diag()
     union = counts.sum(0) + counts.sum(1) - true_positive
     present = union > 0

@@ -413,10 +413,6 @@ def same_minor_version(a: str, b: str) -> bool:
     return a.split(".")[:2] == b.split(".")[:2]
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def recorded_checksums(folder: Path) -> dict[str, str]:
     """{file name: SHA-256} of ``folder/checksums.json``; empty when there is none (a folder the user made)."""
     path = folder / CHECKSUMS
@@ -439,7 +435,7 @@ def write_weights(path: Path, tensors: dict[str, torch.Tensor], metadata: dict) 
 def check_checksum(path: Path, retrain: str) -> None:
     """A CheckpointError when ``path`` differs from the SHA-256 recorded next to it (a changed or damaged file)."""
     expected = recorded_checksums(path.parent).get(path.name)
-    if expected is not None and sha256_of(path) != expected:
+    if expected is not None and checkpoints.file_digest(path) != expected:
         raise checkpoints.CheckpointError(
             f"{path} is corrupted: its SHA-256 differs from the one recorded in {path.parent / CHECKSUMS}. Restore "
             f"it with git (git checkout -- {path}), get the course again ({REPOSITORY}), or retrain: {retrain}")

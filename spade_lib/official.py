@@ -20,7 +20,7 @@ import torch.nn as nn
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as safetensors_save
 
-from . import __version__, download
+from . import __version__, checkpoints, download
 from .checkpoints import atomic_write_bytes
 from .discriminator import MultiscaleDiscriminator
 from .encoder import StyleEncoder
@@ -306,7 +306,7 @@ def convert_official_generator(dataset: str, root=None) -> SPADEGenerator:
     card = {"format": CHECKPOINT_FORMAT, "dataset": dataset, "settings": official_dataset(dataset).describe(),
             "use_vae": use_vae, "parameters": sum(p.numel() for p in net.parameters()),
             "source": download.REGISTRY["official-checkpoints"].files[0].page, "converted_from": pth.name,
-            "converted_from_sha256": download.file_digest(pth), "licence": "CC BY-NC-SA 4.0 (NVIDIA Corporation)",
+            "converted_from_sha256": checkpoints.file_digest(pth), "licence": "CC BY-NC-SA 4.0 (NVIDIA Corporation)",
             "spade_lib_version": __version__}
     target = converted_path(dataset, root)
     atomic_write_bytes(target.with_suffix(".json"), (json.dumps(card, indent=2) + "\n").encode())

@@ -21,7 +21,7 @@ from .datasets.build import OFFICIAL, label_layout, training_dataset
 from .datasets.classes import voc_colour_map
 from .inception import inception_features
 from .layers import batched
-from .metrics import frechet_distance
+from .metrics import alignment_of_counts, frechet_distance, pixel_counts
 from .models import PRESETS, TrainConfig, generate, load_model
 
 OFFICIAL_PREFIX = "official:"
@@ -100,13 +100,9 @@ def predicted_ids(segmenter, images: torch.Tensor, num_ids: int) -> torch.Tensor
 
 
 def mean_iou(predicted: torch.Tensor, labels: torch.Tensor, num_ids: int) -> float:
-    """IoU_c = TP_c / (TP_c + FP_c + FN_c) over the whole set, averaged over the classes that occur."""
-    counts = torch.bincount((labels * num_ids + predicted).flatten(), minlength=num_ids * num_ids)
-    counts = counts.view(num_ids, num_ids).double()
-    true_positive = counts.diag()
-    union = counts.sum(0) + counts.sum(1) - true_positive
-    present = union > 0
-    return float((true_positive[present] / union[present]).mean())
+    """IoU_c = TP_c / (TP_c + FP_c + FN_c) over the whole set, averaged over the classes that occur (lesson 10's
+    ``metrics.label_alignment``, for a segmenter the user provides)."""
+    return alignment_of_counts(pixel_counts(predicted, labels, num_ids))["miou"]
 
 
 def evaluate_on_dataset(generator, encoder, dataset, count: int, segmenter=None, inception_weights=None,

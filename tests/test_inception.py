@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 import torch_fidelity.feature_extractor_inceptionv3 as fidelity_inception
 
-from spade_lib import inception
+from spade_lib import checkpoints, inception
 from spade_lib.checkpoints import CheckpointError
 from spade_lib.metrics import frechet_distance
 
@@ -123,7 +123,7 @@ def test_a_file_that_is_no_state_dict_is_refused(tmp_path):
 def test_other_weights_warn_and_the_standard_ones_do_not(weights, monkeypatch):
     with pytest.warns(UserWarning, match="not comparable with published FIDs"):
         inception.load_inception(weights)
-    monkeypatch.setattr(inception, "WEIGHTS_SHA256_PREFIX", inception.sha256(weights)[:8])
+    monkeypatch.setattr(inception, "WEIGHTS_SHA256_PREFIX", checkpoints.file_digest(weights)[:8])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         inception.load_inception(weights)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from spade_lib import models
+from spade_lib import checkpoints, models
 from spade_lib.__main__ import main
 from spade_lib.checkpoints import CheckpointError
 from spade_lib.labels import make_segmap
@@ -161,7 +161,7 @@ def test_every_shipped_weights_file_has_its_checksum_recorded():
         recorded = json.loads((folder / models.CHECKSUMS).read_text())
         files = sorted(p.name for p in folder.glob("*.safetensors"))
         assert files and sorted(recorded) == files
-        assert all(models.sha256_of(folder / name) == recorded[name] for name in files)
+        assert all(checkpoints.file_digest(folder / name) == recorded[name] for name in files)
 
 
 @pytest.mark.parametrize("name", ["generator.safetensors", "encoder.safetensors"])
@@ -188,7 +188,7 @@ def test_export_records_the_checksums_it_checks(exported):
     _, folder = exported
     recorded = json.loads((folder / models.CHECKSUMS).read_text())
     assert sorted(recorded) == ["encoder.safetensors", "generator.safetensors"]
-    assert recorded["encoder.safetensors"] == models.sha256_of(folder / "encoder.safetensors")
+    assert recorded["encoder.safetensors"] == checkpoints.file_digest(folder / "encoder.safetensors")
 
 
 @pytest.mark.parametrize("where", ["nowhere", "empty folder", "a file"])
