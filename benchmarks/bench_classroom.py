@@ -4,6 +4,7 @@ spade_lib.metrics, next to the real-image ceilings and the flat-colour baseline.
     python benchmarks/bench_classroom.py runs/classroom                 # 2000 + 2000 images per checkpoint
     python benchmarks/bench_classroom.py runs/classroom --images 200    # a rough curve in minutes
     python benchmarks/bench_classroom.py runs/classroom --images 500 --follow --name classroom   # beside the training
+    python benchmarks/bench_classroom.py runs/classroom --images 500 --every 1500 --name classroom  # fewer points
 
 Writes benchmarks/results/<name>.md (the table) and <name>.json; lesson 10 plots classroom.json (500 images,
 measured beside the training); classroom_2000.json holds the issue's 2000 + 2000 protocol.
@@ -55,14 +56,22 @@ def markdown(rows: list[dict], real: dict, images: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def new_checkpoints(folder: Path, follow: bool):
-    """The run's checkpoints, oldest first; with ``follow``, also those written later, until the last step."""
+def wanted(path: Path, every: int) -> bool:
+    """Whether a checkpoint's step is a multiple of ``every`` or the run's last."""
+    state = checkpoints.read_state(path)
+    return state["step"] % every == 0 or state["step"] == state["config"]["steps"]
+
+
+def new_checkpoints(folder: Path, follow: bool, every: int):
+    """The run's checkpoints at every ``every`` steps (and the last), oldest first; with ``follow``, also those
+    written later, until the last step."""
     done = set()
     while True:
         waiting = [path for path in checkpoints.list_checkpoints(folder) if path not in done]
         for path in waiting:
             done.add(path)
-            yield path
+            if wanted(path, every):
+                yield path
         last = checkpoints.read_state(max(done)) if done else None
         if not follow or (last and last["step"] >= last["config"]["steps"]):
             return
@@ -76,6 +85,8 @@ def main() -> None:
     parser.add_argument("--name", default=None, help="results file name (default: classroom_<images>)")
     parser.add_argument("--follow", action="store_true",
                         help="wait for new checkpoints until the run's last step (run it beside the training)")
+    parser.add_argument("--every", type=int, default=1,
+                        help="evaluate only the checkpoints whose step is a multiple of this (and the last)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     name = args.name or f"classroom_{args.images}"
@@ -89,7 +100,7 @@ def main() -> None:
     flat = metrics.evaluate_images(segmenter, sets, ceilings, metrics.paint_flat(sets.labels["a"], colours),
                                    metrics.paint_flat(sets.labels["c"], colours))
     rows = [row("flat class colours (baseline)", None, flat, real)]
-    for path in new_checkpoints(folder, args.follow):
+    for path in new_checkpoints(folder, args.follow, args.every):
         start = time.time()
         state = checkpoints.read_state(path)
         generator, encoder, _ = load_model(path, ema=True)

@@ -38,7 +38,11 @@ def worker(amp: bool, warmup: int, profile: bool) -> None:
 
     import torch
 
-    from spade_lib.training import PRESETS, Trainer
+    from spade_lib.training import Trainer
+    try:
+        from spade_lib.models import PRESETS  # since the restructure (issue 12)
+    except ImportError:
+        from spade_lib.training import PRESETS  # the old code kept them beside the Trainer
 
     out = tempfile.mkdtemp(prefix="bench_train_step_")
     config = dataclasses.replace(PRESETS["classroom"], progress=False, out=out, amp=amp)

@@ -246,10 +246,12 @@ def run_sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         styles = style_images(args, config, labels, photos)
     except (CheckpointError, ValueError, FileNotFoundError) as error:
         return fail(str(error))
-    wants_style = args.variants > 1 or args.style is not None or args.style_image is not None
-    if wants_style and encoder is None:
-        parser.error(f"{path} was trained without the style encoder (use_vae false): it makes one image per label "
-                     f"map. --variants, --style and --style-image need a model trained with --use-vae")
+    if (args.style is not None or args.style_image is not None) and encoder is None:
+        parser.error(f"{path} was trained without the style encoder (use_vae false): it has no style to take "
+                     f"from a photo. --style and --style-image need a model trained with --use-vae")
+    if args.variants > 1 and encoder is None and not config.noise_3d:
+        parser.error(f"{path} was trained without the style encoder (use_vae false) and without 3D noise: it makes "
+                     f"one image per label map. --variants needs a model trained with --use-vae or --noise-3d")
     torch.manual_seed(args.seed)
     classes, contain_dontcare = real.label_layout(config)
     segmap = make_segmap(labels, classes, instances if config.instance_edges else None,

@@ -113,3 +113,31 @@ def test_a_checkpoint_from_before_the_variants_loads_and_resumes(tmp_path):
     resumed.load(path)
     resumed.fit()
     assert resumed.step == 2
+
+
+def test_sample_variants_of_a_3d_noise_model_differ_and_a_deterministic_model_refuses(tmp_path, capsys):
+    """OASIS's 3D noise gives many images per label map without a style encoder: ``sample --variants`` makes one
+    column per draw of the noise; a model with neither noise nor encoder makes one image per map and says so."""
+    from PIL import Image
+
+    from spade_lib.labels import make_segmap
+    from spade_lib.landscapes import Landscapes
+    from spade_lib.models import generate
+
+    tiny = ["--size", "32", "--ngf", "4", "--ndf", "4", "--spade-hidden", "8", "--batch-size", "2",
+            "--dataset-size", "8", "--no-progress", "--no-use-vae", "--steps", "1"]
+    assert main(["train", "--preset", "classroom", *tiny, "--noise-3d", "8", "--discriminator", "oasis",
+                 "--out", str(tmp_path / "oasis")]) == 0
+    assert main(["sample", "--checkpoint", str(tmp_path / "oasis"), "--dataset", "1", "--variants", "3",
+                 "--out", str(tmp_path / "grids")]) == 0
+    assert Image.open(tmp_path / "grids" / "grid_000.png").size == (5 * 34 - 2, 32)  # label | real | 3 variants
+    generator, encoder, _ = load_model(tmp_path / "oasis")
+    sample = Landscapes(size=32, length=1)[0]
+    segmap = make_segmap(sample["label"][None], 11, sample["instance"][None])
+    first, second = generate(generator, encoder, segmap), generate(generator, encoder, segmap)
+    assert not torch.equal(first, second)  # each call draws new noise: another image of the same map
+    assert main(["train", "--preset", "classroom", *tiny, "--out", str(tmp_path / "plain")]) == 0
+    with pytest.raises(SystemExit) as exit_:
+        main(["sample", "--checkpoint", str(tmp_path / "plain"), "--dataset", "1", "--variants", "2",
+              "--out", str(tmp_path / "refused")])
+    assert exit_.value.code == 2 and "one image per label map" in capsys.readouterr().err
