@@ -381,7 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="use the first N Landscapes samples, or with --dataset-root the first N validation "
                              "samples of the model's dataset (default: %(default)s)")
     sample_parser.add_argument("--variants", metavar="N", type=positive_int, default=1,
-                               help="images per label map, each with another style vector z (default: %(default)s)")
+                               help="images per label map, each with another style vector z (or, for a model with 3D "
+                                    "noise, another draw of the noise) (default: %(default)s)")
     style = sample_parser.add_mutually_exclusive_group()
     style.add_argument("--style-image", metavar="PATH", default=None,
                        help="take the style of this image (through the style encoder)")

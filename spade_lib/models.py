@@ -159,7 +159,7 @@ PRESETS = {
     # 8-18 images/s on 2 shared cores, where two threads gave 2-11.
     "classroom": TrainConfig(
         name="classroom", size=64, ngf=16, ndf=32, spade_hidden=32, batch_size=8, use_vae=True, perceptual=False,
-        ema=True, steps=7500, dataset_size=100_000, workers=0, threads=1, save_every=250, sample_every=250),
+        ema=True, steps=8000, dataset_size=100_000, workers=0, threads=1, save_every=250, sample_every=250),
     # a Colab T4 in a class period (about 30 minutes, estimated, see the lesson-08 notes): 128x128, mixed
     # precision; the perceptual loss when its weights were downloaded (spade_lib.losses.download_vgg19)
     "colab": TrainConfig(
