@@ -43,7 +43,7 @@ VARIANTS = {
 }
 KEY_PAIR = ("spade", "pix2pixhd")
 PLANNED = [("spade", 0), ("spade", 1), ("pix2pixhd", 0), ("pix2pixhd", 1), ("clade", 0), ("oasis", 0)]
-POINTS = (2.0, 4.0, 6.0)  # CPU-minutes of the evaluations (the default --points)
+POINTS = (2.0, 5.0, 10.0)  # CPU-minutes of the evaluations (the default --points)
 SAMPLE_MAPS = 6
 
 
@@ -150,6 +150,7 @@ def write_tables(images: int) -> None:
     RESULTS.mkdir(exist_ok=True)
     checkpoints.atomic_write_bytes(RESULTS / "ablation.json", (json.dumps(document, indent=2) + "\n").encode())
     checkpoints.atomic_write_bytes(RESULTS / "ablation.md", report_markdown(runs, real, images, points).encode())
+    write_curves(runs)
 
 
 def variant_table(run: dict, real: dict, images: int) -> str:
@@ -230,8 +231,9 @@ def report_markdown(runs: list[dict], real: dict, images: int, points: list[floa
              f"{images} generated vs {images} real validation images (EMA generator). Real images: mIoU "
              f"{real['alignment']['miou']:.3f}, real-vs-real Fréchet {real['frechet']['segmenter']:.4f} "
              f"(segmenter) and {real['frechet']['texture']:.4f} (texture), two-sample accuracy "
-             f"{real['two_sample_accuracy']:.1%}. Machine: {machine()}; torch {torch.__version__}. Two runs "
-             f"trained side by side; \"training minutes\" below are wall minutes, which depend on the load.\n",
+             f"{real['two_sample_accuracy']:.1%}. Machine: {machine()}; torch {torch.__version__}. The runs "
+             f"shared the machine with other jobs; \"training minutes\" below are wall minutes, which depend on "
+             f"the load, and CPU minutes do not.\n",
              "Variants: **spade** (the paper's generator, arXiv 1903.07291 Sec. 3), **pix2pixhd** (the label map at "
              "the input only, the paper's baseline, Sec. 4 and Table 1), **clade** (one scale and shift per class, "
              "Tan et al., arXiv 2012.04644), **oasis** (SPADE generator with 64 channels of 3D noise, OASIS's "
@@ -239,12 +241,13 @@ def report_markdown(runs: list[dict], real: dict, images: int, points: list[floa
              "arXiv 2012.04781). All others: the multiscale PatchGAN discriminator, hinge loss, feature matching "
              "10, no perceptual loss, TTUR, EMA. Diversity is given only for a generator with random input "
              "(oasis); the others make one image per label map.\n",
-             "**How short this is.** The classroom model (with the style encoder) needed 45+ minutes to plateau "
-             "(benchmarks/results/classroom_2000.md: mIoU 69% of real at 27 minutes, still rising); these runs "
-             f"stop at {max(points):g} CPU-minutes, a few hundred steps, where the paper trains 200 epochs on "
-             "multi-GPU machines. The comparison is of *early training speed per CPU second*, not of converged "
+             "**How short this is.** The classroom model (with the style encoder) trains for 8000 steps, about 85 "
+             "minutes (benchmarks/results/classroom_2000.md); these runs "
+             f"stop at {max(points):g} CPU-minutes, {max(r['step'] for run in runs for r in run['rows']):,} steps "
+             "at most, where the paper trains 200 epochs on multi-GPU machines. The comparison is of *early training speed per CPU second*, not of converged "
              "quality: a variant that learns slower but better would lose here and win in the paper's setting.\n"]
     lines.append(not_run(runs))
+    lines.append("![Each metric against training CPU minutes, one line per run (dashed: seed 1)](ablation_curves.png)\n")
     for run in runs:
         lines.append(f"## {run['variant']}, seed {run['seed']} (G {run['generator_parameters'] / 1e6:.2f} M, "
                      f"D {run['discriminator_parameters'] / 1e6:.2f} M parameters)\n")
@@ -261,16 +264,56 @@ def report_markdown(runs: list[dict], real: dict, images: int, points: list[floa
 
 
 def not_run(runs: list[dict]) -> str:
-    """A sentence naming the planned runs (``PLANNED``) that are missing or stopped before the last point."""
+    """A sentence naming the planned runs (``PLANNED``) that are missing, stopped before their last point, or run
+    with fewer points than the default ``POINTS``."""
     done = {(r["variant"], r["seed"]): r for r in runs}
+    minutes = lambda values: ", ".join(f"{p:g}" for p in values)
     missing = [f"{v} seed {s}" for v, s in PLANNED if (v, s) not in done]
-    short = [f"{v} seed {s} (to {done[v, s]['rows'][-1]['cpu_minutes']:.1f} of {max(POINTS):g} CPU-minutes)"
-             for v, s in PLANNED if (v, s) in done and len(done[v, s]["rows"]) < len(POINTS)]
-    if not missing and not short:
-        return "Every planned run reached every point.\n"
-    return ("**Not run** (the 2 shared cores were busy, load average near 9, so a CPU-minute took several wall "
-            f"minutes): {'; '.join(missing) or 'none'}. **Stopped early:** {'; '.join(short) or 'none'}. Seeds of the "
-            f"key pair came before more points: each run stopped at its first point so that both seeds ran.\n")
+    short = [f"{v} seed {s} (to {done[v, s]['rows'][-1]['cpu_minutes']:.1f} of {max(done[v, s]['points']):g} "
+             f"CPU-minutes)" for v, s in PLANNED if (v, s) in done and len(done[v, s]["rows"]) < len(done[v, s]["points"])]
+    fewer = [f"{v} seed {s} (points {minutes(done[v, s]['points'])})" for v, s in PLANNED
+             if (v, s) in done and max(done[v, s]["points"]) < max(POINTS)]
+    if not missing and not short and not fewer:
+        return f"Every planned run reached every point ({minutes(POINTS)} CPU-minutes).\n"
+    return (f"**Not run:** {'; '.join(missing) or 'none'}. **Stopped before their last point:** "
+            f"{'; '.join(short) or 'none'}. **Planned with fewer points than {minutes(POINTS)}** (CPU time: the key "
+            f"pair's two seeds came first): {'; '.join(fewer) or 'none'}.\n")
+
+
+def write_curves(runs: list[dict]) -> Path:
+    """ablation_curves.png: each metric against training CPU minutes, one line per run (solid: seed 0)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import LogLocator, NullLocator, ScalarFormatter
+
+    colours = {"spade": "tab:blue", "pix2pixhd": "tab:orange", "clade": "tab:green", "oasis": "tab:purple"}
+    panels = [("miou_of_real", "label alignment: mIoU / real", False),
+              ("fd_segmenter_x_real", "Fréchet, segmenter features (x real, log)", True),
+              ("fd_texture_x_real", "Fréchet, texture features (x real, log)", True),
+              ("two_sample_accuracy", "two-sample accuracy (50%: chance)", False)]
+    fig, axes = plt.subplots(1, 4, figsize=(19, 4.2))
+    for ax, (key, title, log) in zip(axes, panels):
+        for run in runs:
+            ax.plot([r["cpu_minutes"] for r in run["rows"]],
+                    [r[key] for r in run["rows"]], marker="o", ms=4, color=colours[run["variant"]],
+                    ls="-" if run["seed"] == 0 else "--", label=f"{run['variant']}, seed {run['seed']}")
+        ax.set(title=title, xlabel="training CPU minutes")
+        ax.set_xlim(0, None)
+        if log:  # ticks at 10, 20, 50, 100 in plain numbers
+            ax.set_yscale("log")
+            ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+            ax.yaxis.set_major_formatter(ScalarFormatter())
+            ax.yaxis.set_minor_locator(NullLocator())
+    axes[0].set_ylim(0, 1)
+    axes[3].set_ylim(0.45, 1.02)
+    axes[3].axhline(0.5, color="grey", lw=1)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    path = RESULTS / "ablation_curves.png"
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
 
 
 @torch.no_grad()
@@ -302,7 +345,7 @@ def main() -> None:
                                                            "%(default)s); the last one ends the run")
     parser.add_argument("--images", type=int, default=500, help="generated and real validation images per "
                                                                 "evaluation (default: %(default)s)")
-    parser.add_argument("--report", action="store_true", help="only rebuild the tables and the sample grid")
+    parser.add_argument("--report", action="store_true", help="only rebuild the tables, the curves and the sample grid")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.report:
