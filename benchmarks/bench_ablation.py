@@ -241,8 +241,8 @@ def report_markdown(runs: list[dict], real: dict, images: int, points: list[floa
              "arXiv 2012.04781). All others: the multiscale PatchGAN discriminator, hinge loss, feature matching "
              "10, no perceptual loss, TTUR, EMA. Diversity is given only for a generator with random input "
              "(oasis); the others make one image per label map.\n",
-             "**How short this is.** The classroom model (with the style encoder) trains for 8000 steps, about 85 "
-             "minutes (benchmarks/results/classroom_2000.md); these runs "
+             "**How short this is.** The classroom model (with the style encoder) trains for 8000 steps, 85 "
+             "minutes (data/classroom/MODEL_CARD.md); these runs "
              f"stop at {max(points):g} CPU-minutes, {max(r['step'] for run in runs for r in run['rows']):,} steps "
              "at most, where the paper trains 200 epochs on multi-GPU machines. The comparison is of *early training speed per CPU second*, not of converged "
              "quality: a variant that learns slower but better would lose here and win in the paper's setting.\n"]

@@ -6,8 +6,9 @@ spade_lib.metrics, next to the real-image ceilings and the flat-colour baseline.
     python benchmarks/bench_classroom.py runs/classroom --images 500 --follow --name classroom   # beside the training
     python benchmarks/bench_classroom.py runs/classroom --images 500 --every 1500 --name classroom  # fewer points
 
-Writes benchmarks/results/<name>.md (the table) and <name>.json; lesson 10 plots classroom.json (500 images,
-measured beside the training); classroom_2000.json holds the issue's 2000 + 2000 protocol.
+Writes benchmarks/results/<name>.md (the table) and <name>.json; lesson 10 plots classroom.json (the shipped
+model's run, 500 images, every 1000 steps); classroom_v1.json and classroom_v1_2000.json hold the first classroom
+model's run (500 and 2000 images, every 500 steps).
 """
 import argparse
 import json

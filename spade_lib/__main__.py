@@ -1,6 +1,6 @@
 """The command line: ``python -m spade_lib train | sample | evaluate | download`` (lessons 08 and 11).
 
-    python -m spade_lib train --preset classroom                 # 64x64 on 2 CPU cores, about an hour
+    python -m spade_lib train --preset classroom                 # 64x64 on 2 CPU cores, about 85 minutes
     python -m spade_lib train --preset colab                     # 128x128 on a Colab T4, about 30 minutes
     python -m spade_lib train --preset classroom --resume latest # go on after Ctrl-C or a disconnect
     python -m spade_lib train --preset classroom --resume latest --steps 8000   # train a finished run longer
@@ -348,8 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "the loss history (history.json) and sample grids; --resume continues exactly. Several GPUs: "
                     "torchrun --nproc_per_node N -m spade_lib train ...")
     train_parser.add_argument("--preset", choices=list(PRESETS), default=None,
-                              help="starting settings: classroom (64x64, 2 CPU cores, about an hour: 56 minutes "
-                                   "measured, see the README), colab (128x128, a T4 GPU, about 30 minutes), "
+                              help="starting settings: classroom (64x64, 2 CPU cores, about an hour and a half: "
+                                   "85 minutes measured, see the README), colab (128x128, a T4 GPU, about 30 minutes), "
                                    "official (the paper's 256x256, several GPUs), ade20k, cityscapes, coco (the official "
                                    "datasets' options, GPU jobs; --dataroot). Default: colab with a GPU, else "
                                    "classroom")

@@ -154,9 +154,11 @@ PRESETS = {
     # the official recipe (paper Sec. 4 and Appendix A; NVlabs/SPADE options/*.py) on Landscapes at 256x256: a
     # multi-GPU job
     "official": TrainConfig(),
-    # 2 CPU cores, about an hour (56 minutes measured, README): 64x64 with the style encoder; SPADE's hidden width 32 instead of 128 (12 classes
-    # need no more, and it halves the time); no VGG (a 548 MB download, and slow on a CPU). One thread: measured
-    # 8-18 images/s on 2 shared cores, where two threads gave 2-11.
+    # 2 CPU cores, about an hour and a half (85 minutes measured for the shipped model, README): 64x64 with the
+    # style encoder; SPADE's hidden width 32 instead of 128 (12 classes need no more, and it halves the time); no
+    # VGG (a 548 MB download, and slow on a CPU); a fresh procedural sample for nearly every image (64,000 images
+    # drawn from 100,000, where the first model saw 4000 twelve times). One thread: measured 8-18 images/s on 2
+    # shared cores, where two threads gave 2-11.
     "classroom": TrainConfig(
         name="classroom", size=64, ngf=16, ndf=32, spade_hidden=32, batch_size=8, use_vae=True, perceptual=False,
         ema=True, steps=8000, dataset_size=100_000, workers=0, threads=1, save_every=250, sample_every=250),

@@ -215,5 +215,5 @@ def test_help_gives_the_measured_classroom_time():
     from spade_lib.__main__ import build_parser
 
     text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
-    assert "56 minutes" in text and "an hour or two" not in text
+    assert "85 minutes" in text and "56 minutes" not in text
     assert "--overwrite" in text and "130/143" in text

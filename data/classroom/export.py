@@ -1,6 +1,6 @@
 """Export a classroom training run as the course's shipped model (data/classroom/), evaluate it, write its card.
 
-    python -m spade_lib train --preset classroom --out runs/classroom     # 6000 steps, about 1-2 hours on 2 cores
+    python -m spade_lib train --preset classroom --out runs/classroom     # 8000 steps, about 85 minutes on 2 cores
     python data/classroom/export.py runs/classroom                        # this script: export + evaluate + card
     python data/classroom/export.py runs/classroom --step 4000 --images 64   # an earlier checkpoint, a quick check
 
